@@ -1,0 +1,293 @@
+"""The windowed rules on a clock: each due resident, in one transaction, by one process.
+
+State lives in PostgreSQL, next to the readings it is derived from (docs/detection.md,
+"Hard rules"): `detection_schedule` says when a resident is next due and up to when it was
+evaluated; a process takes a due resident with FOR UPDATE SKIP LOCKED, so several
+processes share the residents without a shard map and never evaluate one resident twice
+at the same time. In the same transaction it reads the resident's recent readings, judges
+every rule at each instant since `evaluated_until` (catching up after a restart, at most
+`max_catch_up`), steps the hysteresis, writes the alert rows and the new state. The alerts
+stream hears about new alerts after the commit; an announcement lost to a crash between
+the two is made by the next evaluation (the announced marker of alerts.py is missing).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from sst_ai_inference.alerts import (
+    alert_message,
+    announce,
+    announced,
+    record_alert,
+    resolve_automatically,
+)
+from sst_ai_inference.detection_store import (
+    StoredRule,
+    load_states,
+    load_thresholds,
+    load_view,
+    save_state,
+)
+from sst_ai_inference.directory import Directory, ResidentInfo
+from sst_ai_inference.findings import Finding, FixedWakeTimes, WakeTimes
+from sst_ai_inference.hysteresis import Action, RuleState, step
+from sst_ai_inference.rules import TITLE_MAX, AlertDraft
+from sst_ai_inference.windowed import WINDOWED_RULES, WindowedRule
+from sst_core.messages import AlertMessage
+from sst_core.texts import phrase
+
+log = logging.getLogger("sst.inference.windowed")
+
+LOOKBACK = timedelta(hours=26)  # the longest limit (24 h) plus the waking-day margin
+CATCH_UP_STEP = timedelta(minutes=5)
+ENROL_EVERY_S = 60.0
+
+_ENROL = """
+INSERT INTO detection_schedule (resident_id, due_at)
+SELECT id, CAST(:now AS timestamptz) FROM residents WHERE home_id IS NOT NULL
+ON CONFLICT (resident_id) DO NOTHING
+"""
+_CLAIM = """
+SELECT resident_id, evaluated_until FROM detection_schedule
+WHERE due_at <= :now ORDER BY due_at, resident_id LIMIT 1 FOR UPDATE SKIP LOCKED
+"""
+_CLAIM_SOME = """
+SELECT resident_id, evaluated_until FROM detection_schedule
+WHERE due_at <= :now AND resident_id = ANY(:ids)
+ORDER BY due_at, resident_id LIMIT 1 FOR UPDATE SKIP LOCKED
+"""
+_DONE = """
+UPDATE detection_schedule SET due_at = :due, evaluated_until = :until
+WHERE resident_id = :resident_id
+"""
+_ALERT_ROWS = """
+SELECT id, resident_id, kind, severity, state, title, explanation, text, count, sensor_id,
+       opened_at, last_seen_at,
+       (SELECT r.name FROM sensors s JOIN rooms r ON r.id = s.room_id
+        WHERE s.id = alerts.sensor_id) AS room
+FROM alerts WHERE id = ANY(:ids)
+"""
+
+
+def instants(
+    evaluated_until: datetime | None, now: datetime, every: timedelta, cap: timedelta
+) -> list[datetime]:
+    """The instants to judge: every `every` since the last evaluation (`cap` at most), then now."""
+    if evaluated_until is None or evaluated_until >= now:
+        return [now]
+    if evaluated_until < now - cap:
+        log.warning("catching up only the last %s (evaluated until %s)", cap, evaluated_until)
+    start = max(evaluated_until, now - cap)
+    # Catching up after a long pause judges every 5 minutes at most: the limits are tens of
+    # minutes, and a restart of many residents must not take longer than the pause.
+    every = max(every, CATCH_UP_STEP) if now - start > 2 * every else every
+    out: list[datetime] = []
+    t = start + every
+    while t < now:
+        out.append(t)
+        t += every
+    out.append(now)
+    return out
+
+
+def _transient(exc: BaseException) -> bool:
+    """PostgreSQL or Redis unavailable: the whole round waits, no resident is skipped."""
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(exc, OSError | OperationalError | InterfaceError | RedisError)
+
+
+class Detector:
+    """Evaluates the windowed rules of due residents and raises or resolves their alerts."""
+
+    def __init__(
+        self,
+        *,
+        engine: AsyncEngine,
+        redis: Redis,
+        directory: Directory,
+        rules: tuple[WindowedRule, ...] = WINDOWED_RULES,
+        wake_times: WakeTimes | None = None,
+        every: timedelta = timedelta(seconds=60),
+        max_catch_up: timedelta = timedelta(hours=6),
+    ) -> None:
+        self.engine = engine
+        self.redis = redis
+        self.directory = directory
+        self.rules = rules
+        self.wake_times = wake_times or FixedWakeTimes()
+        self.every = every
+        self.max_catch_up = max_catch_up
+        self.evaluations = 0  # residents this process evaluated (a metric, and for tests)
+        self.failures = 0  # residents skipped for a period because judging them failed
+        self._enrolled_at = -ENROL_EVERY_S
+
+    async def tick(
+        self, now: datetime, *, residents: Sequence[int] | None = None
+    ) -> list[AlertMessage]:
+        """Evaluate every resident due at `now` (UTC); the alert states announced.
+
+        `residents` limits the round to some residents (a test or a replay of a few homes).
+        """
+        if residents is not None or time.monotonic() - self._enrolled_at >= ENROL_EVERY_S:
+            async with self.engine.begin() as conn:
+                await conn.execute(text(_ENROL), {"now": now})
+            self._enrolled_at = time.monotonic()
+        messages: list[AlertMessage] = []
+        while True:
+            evaluated = await self.evaluate_next(now, residents=residents)
+            if evaluated is None:
+                break
+            messages.extend(evaluated)
+        return messages
+
+    async def evaluate_next(
+        self, now: datetime, *, residents: Sequence[int] | None = None
+    ) -> list[AlertMessage] | None:
+        """Take one due resident and evaluate it; None when nobody is due."""
+        repairs: list[int] = []
+        async with self.engine.begin() as conn:
+            claim = _CLAIM if residents is None else _CLAIM_SOME
+            params: dict[str, Any] = {"now": now, "ids": list(residents or [])}
+            claimed = (await conn.execute(text(claim), params)).first()
+            if claimed is None:
+                return None
+            resident_id, until = claimed.resident_id, claimed.evaluated_until
+            resident = await self.directory.resident(resident_id)
+            if resident is None:
+                await conn.execute(
+                    text(_DONE),
+                    {"resident_id": resident_id, "due": now + timedelta(days=1), "until": now},
+                )
+                return []
+            moments = instants(until, now, self.every, self.max_catch_up)
+            changes: list[tuple[str, int, str]] = []
+            try:
+                async with conn.begin_nested():
+                    changes = await self._judge(conn, resident_id, resident, moments, repairs)
+            except Exception as exc:
+                if _transient(exc):
+                    raise
+                # One resident's bad data or a bug must not stop the others: skip a period.
+                self.failures += 1
+                repairs.clear()
+                log.exception("windowed rules failed for resident %s; skipped", resident_id)
+            await conn.execute(
+                text(_DONE),
+                {"resident_id": resident_id, "due": now + self.every, "until": now},
+            )
+            self.evaluations += 1
+            resolved = {alert_id for action, alert_id, _ in changes if action == "resolve"}
+            ids = sorted({*repairs, *resolved, *(c[1] for c in changes)})
+            alert_rows = (
+                list((await conn.execute(text(_ALERT_ROWS), {"ids": ids})).mappings())
+                if ids
+                else []
+            )
+        return await self._announce(alert_rows, resolved, resident_id, resident.facility_id)
+
+    async def _judge(
+        self,
+        conn: AsyncConnection,
+        resident_id: int,
+        resident: ResidentInfo,
+        moments: list[datetime],
+        repairs: list[int],
+    ) -> list[tuple[str, int, str]]:
+        """Judge every rule at each instant; write alerts and states; the alert changes."""
+        view = await load_view(
+            conn,
+            resident_id=resident_id,
+            resident_name=resident.full_name,
+            timezone=resident.timezone,
+            start=moments[0] - LOOKBACK,
+            end=moments[-1],
+        )
+        thresholds = await load_thresholds(conn, resident_id)
+        stored = await load_states(conn, resident_id)
+        changes: list[tuple[str, int, str]] = []
+        for rule in self.rules:
+            slot = stored.setdefault(rule.kind.value, StoredRule(RuleState(), None, True))
+            for moment in moments:
+                finding = rule.judge(view, moment, thresholds[rule.params], self.wake_times)
+                changes.extend(await self._step(conn, resident_id, rule, slot, finding, moment))
+            if slot.state.active and slot.alert_id is not None:
+                repairs.append(slot.alert_id)
+        for kind, slot in stored.items():
+            if slot.changed:
+                await save_state(conn, resident_id, kind, slot)
+        return changes
+
+    async def _step(
+        self,
+        conn: AsyncConnection,
+        resident_id: int,
+        rule: WindowedRule,
+        slot: StoredRule,
+        finding: Finding,
+        moment: datetime,
+    ) -> list[tuple[str, int, str]]:
+        """One hysteresis step of one rule; the alert raised or resolved, if any."""
+        new, action = step(slot.state, finding, moment, rule.clear_hold)
+        if new != slot.state:
+            slot.state, slot.changed = new, True
+        slot.last_verdict = finding.verdict.value
+        if action == Action.RAISE:
+            draft = AlertDraft(
+                resident_id=resident_id,
+                kind=rule.kind,
+                severity=rule.severity,
+                title=finding.title[:TITLE_MAX],
+                explanation=finding.explanation,
+                sensor_id=finding.sensor_id,
+                room=finding.room,
+                at=finding.episode_at or moment,
+                text=finding.text,
+            )
+            row = await record_alert(conn, draft, judged_at=moment)
+            slot.alert_id = row["id"] if row is not None else None
+            return [("raise", row["id"], rule.kind.value)] if row is not None else []
+        if action == Action.RESOLVE and slot.alert_id is not None:
+            row = await resolve_automatically(
+                conn,
+                alert_id=slot.alert_id,
+                reason=finding.reason_text or phrase("resolved.condition_over"),
+                details={"at": moment.isoformat(), "rule": rule.kind.value},
+            )
+            slot.alert_id = None
+            return [("resolve", row["id"], rule.kind.value)] if row is not None else []
+        if action == Action.RESOLVE:
+            slot.changed = True
+        return []
+
+    async def _announce(
+        self, alert_rows: list[Any], resolved: set[int], resident_id: int, facility_id: int
+    ) -> list[AlertMessage]:
+        messages: list[AlertMessage] = []
+        for row in alert_rows:
+            message = alert_message(row, facility_id)
+            # A resolution is announced once, here; an open state when its marker is missing
+            # (new now, or raised by a process that died before announcing it).
+            if row["id"] in resolved or not await announced(self.redis, row["id"], row["count"]):
+                await announce(self.redis, message)
+                messages.append(message)
+                log.info(
+                    "alert %s %s for resident %s: %s",
+                    row["id"],
+                    row["kind"],
+                    resident_id,
+                    row["state"],
+                    extra={"resident_id": resident_id},
+                )
+        return messages

@@ -1,0 +1,1 @@
+"""Emergency video: who may look into whose home, TURN credentials, signaling, the audit."""

@@ -1,0 +1,1 @@
+"""Database models, engine and migrations shared by the services."""

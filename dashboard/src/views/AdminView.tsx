@@ -1,0 +1,526 @@
+// Administration: residents, people, assignments, hubs and sensors, robots. Each form checks its
+// fields first and shows the server's refusal in words; device credentials are shown once.
+import { useEffect, useState } from "preact/hooks";
+import { messageOf, type DashboardController } from "../controller";
+import { t, textOr, type MessageKey } from "../i18n";
+import { ADMIN_TABS, type AdminTab } from "../router";
+import type { DashboardState } from "../state/store";
+import type { Home, MqttCredentials, Robot, UserAdmin } from "../types";
+
+/** A role in the page's language. */
+function roleLabel(role: string): string {
+  return textOr(`role.${role}`, role);
+}
+
+interface Props {
+  controller: DashboardController;
+  state: DashboardState;
+  tab: AdminTab;
+}
+
+type Outcome = { ok: boolean; text: string } | null;
+
+function Message({ outcome }: { outcome: Outcome }) {
+  if (outcome === null) return null;
+  return (
+    <p
+      class={`message ${outcome.ok ? "message--info" : "message--error"}`}
+      role={outcome.ok ? "status" : "alert"}
+    >
+      {outcome.text}
+    </p>
+  );
+}
+
+/** The first empty required field's message, or null. */
+export function missingField(
+  fields: Record<string, string>,
+  labels: Record<string, MessageKey>,
+): string | null {
+  for (const [name, value] of Object.entries(fields)) {
+    const label = labels[name];
+    if (label !== undefined && value.trim() === "") return t("admin.required", { field: t(label) });
+  }
+  return null;
+}
+
+function useForm() {
+  const [outcome, setOutcome] = useState<Outcome>(null);
+  const [busy, setBusy] = useState(false);
+  async function submit(check: () => string | null, call: () => Promise<unknown>, done?: () => void) {
+    const problem = check();
+    if (problem) return setOutcome({ ok: false, text: problem });
+    setBusy(true);
+    try {
+      await call();
+      setOutcome({ ok: true, text: t("admin.created") });
+      done?.();
+    } catch (error) {
+      setOutcome({ ok: false, text: messageOf(error) });
+    } finally {
+      setBusy(false);
+    }
+  }
+  return { outcome, busy, submit };
+}
+
+function read(form: HTMLFormElement): Record<string, string> {
+  return Object.fromEntries([...new FormData(form).entries()].map(([k, v]) => [k, String(v)]));
+}
+
+function Credentials({ mqtt }: { mqtt: MqttCredentials }) {
+  return (
+    <div class="credentials" role="status" data-testid="credentials">
+      <p>
+        <strong>{t("admin.credentialsOnce")}</strong>
+      </p>
+      <dl>
+        <dt>{t("admin.username")}</dt>
+        <dd>
+          <code>{mqtt.username}</code>
+        </dd>
+        <dt>{t("admin.mqttPassword")}</dt>
+        <dd>
+          <code>{mqtt.password}</code>
+        </dd>
+        <dt>{t("admin.topicRoot")}</dt>
+        <dd>
+          <code>{mqtt.topic_root}</code>
+        </dd>
+      </dl>
+    </div>
+  );
+}
+
+function ResidentsTab({ controller, state }: { controller: DashboardController; state: DashboardState }) {
+  const form = useForm();
+  return (
+    <>
+      <ul class="admin-list">
+        {state.residents.map((r) => (
+          <li key={r.id}>
+            <a href={`#/residents/${r.id}`}>{r.full_name}</a> <span class="hint">{r.timezone ?? "—"}</span>
+          </li>
+        ))}
+      </ul>
+      <form
+        class="admin-form"
+        noValidate
+        onSubmit={(e) => {
+          e.preventDefault();
+          const el = e.currentTarget as HTMLFormElement;
+          const f = read(el);
+          void form.submit(
+            () =>
+              missingField(f, {
+                full_name: "admin.name",
+                label: "admin.homeLabel",
+                timezone: "admin.timezone",
+              }),
+            () =>
+              controller.api.createResident({
+                full_name: f.full_name!.trim(),
+                home: { label: f.label!.trim(), timezone: f.timezone!.trim() },
+              }),
+            () => {
+              el.reset();
+              void controller.reload();
+            },
+          );
+        }}
+      >
+        <h3>{t("admin.add")}</h3>
+        <label for="res-name">{t("admin.name")}</label>
+        <input id="res-name" name="full_name" required />
+        <label for="res-home">{t("admin.homeLabel")}</label>
+        <input id="res-home" name="label" required />
+        <label for="res-tz">{t("admin.timezone")}</label>
+        <input id="res-tz" name="timezone" required value="Asia/Seoul" />
+        <Message outcome={form.outcome} />
+        <button class="button button--primary" disabled={form.busy}>
+          {t("admin.add")}
+        </button>
+      </form>
+    </>
+  );
+}
+
+function UsersTab({
+  controller,
+  users,
+  reload,
+}: {
+  controller: DashboardController;
+  users: UserAdmin[];
+  reload: () => void;
+}) {
+  const form = useForm();
+  return (
+    <>
+      <table class="admin-table">
+        <thead>
+          <tr>
+            <th scope="col">{t("admin.name")}</th>
+            <th scope="col">{t("admin.email")}</th>
+            <th scope="col">{t("admin.role")}</th>
+            <th scope="col">{t("admin.active")}</th>
+          </tr>
+        </thead>
+        <tbody>
+          {users.map((u) => (
+            <tr key={u.id}>
+              <td>
+                {u.full_name}
+                {u.is_charge_nurse ? ` (${t("admin.chargeNurse")})` : ""}
+              </td>
+              <td>{u.email}</td>
+              <td>{roleLabel(u.role)}</td>
+              <td>{u.is_active ? "✓" : "—"}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <form
+        class="admin-form"
+        noValidate
+        onSubmit={(e) => {
+          e.preventDefault();
+          const el = e.currentTarget as HTMLFormElement;
+          const f = read(el);
+          void form.submit(
+            () =>
+              missingField(f, {
+                full_name: "admin.name",
+                email: "admin.email",
+                password: "admin.password",
+              }) ??
+              (/^[^@\s]+@[^@\s]+$/.test(f.email!.trim())
+                ? null
+                : t("admin.required", { field: t("admin.email") })),
+            () =>
+              controller.api.createUser({
+                full_name: f.full_name!.trim(),
+                email: f.email!.trim(),
+                role: f.role ?? "staff",
+                password: f.password!,
+                is_charge_nurse: f.charge === "on",
+              }),
+            () => {
+              el.reset();
+              reload();
+            },
+          );
+        }}
+      >
+        <h3>{t("admin.add")}</h3>
+        <label for="user-name">{t("admin.name")}</label>
+        <input id="user-name" name="full_name" required />
+        <label for="user-email">{t("admin.email")}</label>
+        <input id="user-email" name="email" type="email" required />
+        <label for="user-role">{t("admin.role")}</label>
+        <select id="user-role" name="role">
+          <option value="staff">{t("role.staff")}</option>
+          <option value="guardian">{t("role.guardian")}</option>
+          <option value="admin">{t("role.admin")}</option>
+        </select>
+        <label for="user-password">{t("admin.password")}</label>
+        <input id="user-password" name="password" type="password" autocomplete="new-password" required />
+        <label class="check">
+          <input type="checkbox" name="charge" /> {t("admin.chargeNurse")}
+        </label>
+        <Message outcome={form.outcome} />
+        <button class="button button--primary" disabled={form.busy}>
+          {t("admin.add")}
+        </button>
+      </form>
+    </>
+  );
+}
+
+function AssignmentsTab({
+  controller,
+  state,
+  users,
+  reload,
+}: {
+  controller: DashboardController;
+  state: DashboardState;
+  users: UserAdmin[];
+  reload: () => void;
+}) {
+  const form = useForm();
+  const names = new Map(state.residents.map((r) => [r.id, r.full_name]));
+  const people = users.filter((u) => u.role !== "admin");
+  return (
+    <>
+      <ul class="admin-list">
+        {people.map((u) => (
+          <li key={u.id}>
+            <strong>{u.full_name}</strong> ({roleLabel(u.role)}):{" "}
+            {u.resident_ids.map((id) => names.get(id) ?? `#${id}`).join(", ") || "—"}
+          </li>
+        ))}
+      </ul>
+      <form
+        class="admin-form"
+        noValidate
+        onSubmit={(e) => {
+          e.preventDefault();
+          const f = read(e.currentTarget as HTMLFormElement);
+          const user = people.find((u) => String(u.id) === f.user);
+          void form.submit(
+            () => missingField(f, { user: "admin.user", resident: "admin.resident" }),
+            () =>
+              user?.role === "guardian"
+                ? controller.api.linkGuardian(user.id, Number(f.resident), f.relation?.trim() || "family")
+                : controller.api.assign(Number(f.user), Number(f.resident), true),
+            reload,
+          );
+        }}
+      >
+        <h3>{t("admin.assign")}</h3>
+        <label for="as-user">{t("admin.user")}</label>
+        <select id="as-user" name="user">
+          <option value="">—</option>
+          {people.map((u) => (
+            <option key={u.id} value={u.id}>
+              {u.full_name} ({roleLabel(u.role)})
+            </option>
+          ))}
+        </select>
+        <label for="as-res">{t("admin.resident")}</label>
+        <select id="as-res" name="resident">
+          <option value="">—</option>
+          {state.residents.map((r) => (
+            <option key={r.id} value={r.id}>
+              {r.full_name}
+            </option>
+          ))}
+        </select>
+        <label for="as-rel">{t("admin.relation")}</label>
+        <input id="as-rel" name="relation" placeholder={t("admin.relationExample")} />
+        <Message outcome={form.outcome} />
+        <button class="button button--primary" disabled={form.busy}>
+          {t("admin.assign")}
+        </button>
+      </form>
+    </>
+  );
+}
+
+function HomeSelect({ homes, id }: { homes: Home[]; id: string }) {
+  return (
+    <select id={id} name="home">
+      <option value="">—</option>
+      {homes.map((h) => (
+        <option key={h.id} value={h.id}>
+          {h.label}
+        </option>
+      ))}
+    </select>
+  );
+}
+
+function DevicesTab({ controller, homes }: { controller: DashboardController; homes: Home[] }) {
+  const hubForm = useForm();
+  const sensorForm = useForm();
+  const [mqtt, setMqtt] = useState<MqttCredentials | null>(null);
+  return (
+    <>
+      <form
+        class="admin-form"
+        noValidate
+        onSubmit={(e) => {
+          e.preventDefault();
+          const f = read(e.currentTarget as HTMLFormElement);
+          setMqtt(null);
+          void hubForm.submit(
+            () => missingField(f, { home: "admin.home" }),
+            async () =>
+              setMqtt((await controller.api.provisionHub(Number(f.home), f.serial?.trim() || null)).mqtt),
+          );
+        }}
+      >
+        <h3>{t("admin.provisionHub")}</h3>
+        <label for="hub-home">{t("admin.home")}</label>
+        <HomeSelect homes={homes} id="hub-home" />
+        <label for="hub-serial">{t("admin.serial")}</label>
+        <input id="hub-serial" name="serial" />
+        <Message outcome={hubForm.outcome} />
+        <button class="button button--primary" disabled={hubForm.busy}>
+          {t("admin.provisionHub")}
+        </button>
+      </form>
+      {mqtt && <Credentials mqtt={mqtt} />}
+      <form
+        class="admin-form"
+        noValidate
+        onSubmit={(e) => {
+          e.preventDefault();
+          const f = read(e.currentTarget as HTMLFormElement);
+          void sensorForm.submit(
+            () => missingField(f, { hub: "admin.hubId", key: "admin.sensorKey" }),
+            () => controller.api.addSensor(Number(f.hub), f.key!.trim(), f.kind ?? "motion", null),
+          );
+        }}
+      >
+        <h3>{t("admin.addSensor")}</h3>
+        <label for="sen-hub">{t("admin.hubId")}</label>
+        <input id="sen-hub" name="hub" type="number" min={1} />
+        <label for="sen-key">{t("admin.sensorKey")}</label>
+        <input id="sen-key" name="key" />
+        <label for="sen-kind">{t("admin.sensorKind")}</label>
+        <select id="sen-kind" name="kind">
+          {[
+            "motion",
+            "door",
+            "bed",
+            "chair",
+            "toilet",
+            "power",
+            "temperature",
+            "smoke",
+            "emergency_button",
+            "fall_detector",
+          ].map((k) => (
+            <option key={k} value={k}>
+              {textOr(`fmt.sensor.${k}`, k)}
+            </option>
+          ))}
+        </select>
+        <Message outcome={sensorForm.outcome} />
+        <button class="button" disabled={sensorForm.busy}>
+          {t("admin.addSensor")}
+        </button>
+      </form>
+    </>
+  );
+}
+
+function RobotsTab({ controller, homes }: { controller: DashboardController; homes: Home[] }) {
+  const form = useForm();
+  const [mqtt, setMqtt] = useState<MqttCredentials | null>(null);
+  const [robots, setRobots] = useState<Robot[]>([]);
+  useEffect(() => {
+    void Promise.all(homes.map((h) => controller.api.robots(h.id).catch(() => []))).then((lists) =>
+      setRobots(lists.flat()),
+    );
+  }, [controller, homes, mqtt]);
+  return (
+    <>
+      <ul class="admin-list">
+        {robots.map((r) => (
+          <li key={r.id}>
+            {r.model} <code>{r.serial}</code>: {r.state ? textOr(`robot.status.${r.state}`, r.state) : "—"}
+            {r.battery_pct !== null ? ` · ${Math.round(r.battery_pct)}%` : ""}
+          </li>
+        ))}
+      </ul>
+      <form
+        class="admin-form"
+        noValidate
+        onSubmit={(e) => {
+          e.preventDefault();
+          const f = read(e.currentTarget as HTMLFormElement);
+          setMqtt(null);
+          void form.submit(
+            () => missingField(f, { home: "admin.home", model: "admin.model" }),
+            async () =>
+              setMqtt(
+                (
+                  await controller.api.provisionRobot(
+                    Number(f.home),
+                    f.serial?.trim() || null,
+                    f.model!.trim(),
+                  )
+                ).mqtt,
+              ),
+          );
+        }}
+      >
+        <h3>{t("admin.provisionRobot")}</h3>
+        <label for="rob-home">{t("admin.home")}</label>
+        <HomeSelect homes={homes} id="rob-home" />
+        <label for="rob-serial">{t("admin.serial")}</label>
+        <input id="rob-serial" name="serial" />
+        <label for="rob-model">{t("admin.model")}</label>
+        <input id="rob-model" name="model" value="sst-bot" />
+        <Message outcome={form.outcome} />
+        <button class="button button--primary" disabled={form.busy}>
+          {t("admin.provisionRobot")}
+        </button>
+      </form>
+      {mqtt && <Credentials mqtt={mqtt} />}
+    </>
+  );
+}
+
+const TAB_LABEL: Record<AdminTab, MessageKey> = {
+  residents: "admin.residents",
+  users: "admin.users",
+  assignments: "admin.assignments",
+  devices: "admin.devices",
+  robots: "admin.robots",
+};
+
+export function AdminView({ controller, state, tab }: Props) {
+  const [users, setUsers] = useState<UserAdmin[]>([]);
+  const [homes, setHomes] = useState<Home[]>([]);
+  const [error, setError] = useState<string | null>(null);
+  const [reloads, setReloads] = useState(0);
+  const isAdmin = state.session?.user.role === "admin";
+
+  useEffect(() => {
+    if (!isAdmin) return;
+    Promise.all([controller.api.users(), controller.api.homes()])
+      .then(([u, h]) => {
+        setUsers(u);
+        setHomes(h);
+        setError(null);
+      })
+      .catch((e) => setError(messageOf(e)));
+  }, [controller, isAdmin, reloads]);
+
+  if (!isAdmin) {
+    return (
+      <main class="staff__main staff__main--single">
+        <p class="message message--error" role="alert">
+          {t("admin.forbidden")}
+        </p>
+      </main>
+    );
+  }
+  const reload = () => setReloads(reloads + 1);
+  return (
+    <main class="admin" aria-labelledby="admin-title">
+      <h1 id="admin-title">{t("admin.title")}</h1>
+      <nav class="tabs" aria-label={t("admin.title")}>
+        {ADMIN_TABS.map((name) => (
+          <a
+            key={name}
+            href={`#/admin/${name}`}
+            aria-current={name === tab ? "page" : undefined}
+            class="tabs__tab"
+          >
+            {t(TAB_LABEL[name])}
+          </a>
+        ))}
+      </nav>
+      {error && (
+        <p class="message message--error" role="alert">
+          {error}
+        </p>
+      )}
+      <section class="panel">
+        <h2>{t(TAB_LABEL[tab])}</h2>
+        {tab === "residents" && <ResidentsTab controller={controller} state={state} />}
+        {tab === "users" && <UsersTab controller={controller} users={users} reload={reload} />}
+        {tab === "assignments" && (
+          <AssignmentsTab controller={controller} state={state} users={users} reload={reload} />
+        )}
+        {tab === "devices" && <DevicesTab controller={controller} homes={homes} />}
+        {tab === "robots" && <RobotsTab controller={controller} homes={homes} />}
+      </section>
+    </main>
+  );
+}

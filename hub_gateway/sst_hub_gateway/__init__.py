@@ -1,0 +1,1 @@
+"""SST hub gateway: MQTT from hubs in, readings to PostgreSQL and the Redis readings stream."""

@@ -1,0 +1,167 @@
+"""Two backend processes share Socket.IO rooms through Redis: an event raised on one reaches
+a client connected to the other, and each can catch up a client on events raised on either.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from sst_backend.realtime.events import CAUGHT_UP_EVENT, ROBOT_COMMAND_EVENT, SENSOR_STATE_EVENT
+from sst_core.const import READINGS_STREAM
+from sst_core.db.models import Robot
+from sst_core.messages import encode_stream_rows
+from tests.backend.conftest import free_port, login
+from tests.backend.live import LiveClient
+from tests.e2e.processes import ARTIFACTS, Service
+from tests.factories import HomeFixture
+
+
+async def _serving(service: Service, url: str, within: float = 60.0) -> None:
+    deadline = asyncio.get_running_loop().time() + within
+    async with httpx.AsyncClient(base_url=url, timeout=2) as http:
+        while True:
+            service.assert_running()
+            try:
+                if (await http.get("/ready")).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"{service.name} not ready within {within} s")
+            await asyncio.sleep(0.2)
+
+
+@pytest.fixture
+async def two_backends(test_env: dict[str, str], database_url: str) -> AsyncIterator[list[str]]:
+    """Two `sst-backend serve` processes on their own ports, same PostgreSQL and Redis."""
+    services, urls = [], []
+    for name in ("backend-a", "backend-b"):
+        port = free_port()
+        env = {
+            **test_env,
+            "SST_PORT": str(port),
+            "SST_SCHEDULER_ENABLED": "false",
+            "SST_ROLLUP_INTERVAL_S": "0",
+            "SST_LOG_LEVEL": "INFO",
+        }
+        argv = [sys.executable, "-m", "sst_backend", "serve"]
+        service = Service(f"{name}-{uuid.uuid4().hex[:6]}", argv, env)
+        service.start()
+        services.append(service)
+        urls.append(f"http://127.0.0.1:{port}")
+    try:
+        for service, url in zip(services, urls, strict=True):
+            await _serving(service, url)
+        yield urls
+    finally:
+        # uvicorn shuts down gracefully on SIGTERM, then re-raises it: -15 is a clean stop.
+        codes = {service.name: service.stop() for service in services}
+    assert all(code in (0, -15) for code in codes.values()), f"{codes} (logs in {ARTIFACTS})"
+    for service in services:
+        log = (ARTIFACTS / f"{service.name}.log").read_text(errors="replace")
+        assert "Application shutdown complete" in log, f"{service.name}: no clean shutdown"
+
+
+async def test_an_event_raised_on_one_backend_reaches_a_client_of_the_other(
+    two_backends: list[str],
+    home: HomeFixture,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    url_a, url_b = two_backends
+    async with sessionmaker() as session, session.begin():
+        robot = Robot(
+            home_id=home.home_id, serial=f"robot-{uuid.uuid4().hex[:8]}", capabilities=["speak"]
+        )
+        session.add(robot)
+        await session.flush()
+        robot_id = robot.id
+    async with httpx.AsyncClient(base_url=url_a, timeout=10) as http_a:
+        token = await login(http_a, home.staff_email, home.password)
+        on_b = await LiveClient().connect(url_b, token=token)
+        on_a = await LiveClient().connect(url_a, token=token)
+        try:
+            # Raised by an HTTP request to A; the client on B sees it.
+            response = await http_a.post(
+                f"/api/v1/robots/{robot_id}/commands",
+                json={"command": "speak", "args": {"text": "Help is on the way"}},
+                headers={"Authorization": f"Bearer {token}"},
+            )
+            assert response.status_code == 202, response.text
+            from_a = response.json()["id"]
+            seen_on_b = await on_b.first(ROBOT_COMMAND_EVENT, command_id=from_a)
+            assert seen_on_b["state"] == "queued"
+            # Raised by a socket action on B; the client on A sees it.
+            ack = await on_b.call(
+                "robot_command", {"robot_id": robot_id, "body": {"command": "stop"}}
+            )
+            assert ack["ok"] is True, ack
+            seen_on_a = await on_a.first(ROBOT_COMMAND_EVENT, command_id=ack["command"]["id"])
+            assert seen_on_a["event_id"] > seen_on_b["event_id"]
+            await asyncio.sleep(0.3)
+            for client in (on_a, on_b):
+                ids = [d["event_id"] for d in client.of(ROBOT_COMMAND_EVENT)]
+                assert len(ids) == len(set(ids)) == 2, "each event once on each instance"
+        finally:
+            await on_a.close()
+            await on_b.close()
+        # A client that reconnects to B catches up on what A raised.
+        again = await LiveClient().connect(
+            url_b, token=token, last_event_id=seen_on_b["event_id"] - 1
+        )
+        try:
+            done = await again.first(CAUGHT_UP_EVENT)
+            assert done["replayed"] == 2 and done["last_event_id"] == seen_on_a["event_id"]
+        finally:
+            await again.close()
+
+
+async def test_sensor_state_is_whole_and_newest_whichever_backend_folded_what(
+    two_backends: list[str],
+    home: HomeFixture,
+    redis: Redis,
+) -> None:
+    """The instances share the readings stream, each folding a part; every update a client
+    gets still carries the newest value of every sensor, and no value goes back in time."""
+    url_a, _ = two_backends
+    kitchen, living = home.sensors["kitchen-motion"], home.sensors["living-temp"]
+    async with httpx.AsyncClient(base_url=url_a, timeout=10) as http_a:
+        token = await login(http_a, home.staff_email, home.password)
+    client = await LiveClient().connect(url_a, token=token)
+    try:
+        t0 = int(time.time() * 1000)
+        for n in range(1, 121):  # one entry per reading: the group spreads them over instances
+            sensor, kind = (kitchen, "motion") if n % 2 else (living, "temperature")
+            row = [sensor, home.resident_id, kind, t0 + n, float(n)]
+            await redis.xadd(READINGS_STREAM, encode_stream_rows(home.hub_serial, [row]))
+            if n % 10 == 0:
+                await asyncio.sleep(0.05)
+
+        def values(data: dict[str, Any]) -> dict[int, float]:
+            return {s["sensor_id"]: s["value"] for r in data["rooms"] for s in r["sensors"]}
+
+        def newest(events: list[tuple[str, Any]]) -> bool:
+            states = [values(d) for e, d in events if e == SENSOR_STATE_EVENT]
+            return any(v == {kitchen: 119.0, living: 120.0} for v in states)
+
+        await client.wait_for(newest, within=15)
+        states = [
+            values(d) for d in client.of(SENSOR_STATE_EVENT) if d["resident_id"] == home.resident_id
+        ]
+        for sensor in (kitchen, living):
+            seen = [state[sensor] for state in states if sensor in state]
+            assert seen == sorted(seen), f"sensor {sensor} went back in time: {seen}"
+        # Whichever instance sent it, an update carries every sensor folded so far.
+        assert all(kitchen in state for state in states), states
+        assert sum(1 for state in states if living not in state) <= 1, states
+    finally:
+        await client.close()

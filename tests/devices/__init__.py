@@ -1,0 +1,1 @@
+"""Tests of the reference devices and the simulator."""

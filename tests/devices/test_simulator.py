@@ -1,0 +1,133 @@
+"""`sst-sim` as a process: homes from PostgreSQL, life on the real broker, injected events."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from sst_core.const import hub_topic
+from sst_core.messages import EventIn, StatusIn, TelemetryIn
+from sst_devices.homes import load_homes
+from sst_devices.life import readings_between
+from tests.conftest import MQTT_PASSWORD, MQTT_USERNAME
+from tests.devices.conftest import Listener, Seen, clear_retained
+from tests.factories import HomeFixture
+
+START = "2024-05-07T03:00:00+09:00"  # 3 a.m. in Seoul, the fixture home's zone
+START_MS = int(datetime.fromisoformat(START).timestamp() * 1000)
+
+
+async def sst_sim(*args: str) -> subprocess.CompletedProcess[str]:
+    """Run the simulator as its own process with the test environment."""
+    return await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "sst_devices.simulator", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        # The simulator logs in as the run's devices account, as make run's does as sst-sim.
+        env={**os.environ, "SST_MQTT_USERNAME": MQTT_USERNAME, "SST_MQTT_PASSWORD": MQTT_PASSWORD},
+    )
+
+
+def telemetry(seen: list[Seen], serial: str) -> list[tuple[str, int, float]]:
+    return [
+        (r.sensor, r.ts, r.value)
+        for s in seen
+        if s.topic == hub_topic(serial, "telemetry")
+        for r in TelemetryIn.model_validate_json(s.payload).readings
+    ]
+
+
+async def test_a_burst_publishes_exactly_the_homes_life(
+    engine: AsyncEngine, home: HomeFixture, listen: type[Listener]
+) -> None:
+    listener = listen(f"sst/v1/hubs/{home.hub_serial}/#")
+    try:
+        done = await sst_sim(
+            "--once", "--window", "600", "--start", START, "--seed", "4", "--hub", home.hub_serial
+        )
+        assert done.returncode == 0, done.stderr
+        seen = listener.quiet(1.0)
+    finally:
+        clear_retained(hub_topic(home.hub_serial, "status"))
+
+    statuses = [
+        StatusIn.model_validate_json(s.payload) for s in seen if s.topic.endswith("/status")
+    ]
+    assert [s.online for s in statuses] == [True, False]
+    [sim_home] = await load_homes(engine, [home.hub_serial])
+    assert sim_home.timezone == home.timezone
+    assert {s.key for s in sim_home.sensors} == set(home.sensors)
+    expected = readings_between(sim_home, START_MS - 600 * 60_000, START_MS, seed=4)
+    published = telemetry(seen, home.hub_serial)
+    assert published == expected
+    # 17:00 to 03:00 in Seoul: the evening at home, and in bed by the end.
+    beds = [v for k, _, v in published if k == "bed-pressure"]
+    assert beds[-1] == 1.0
+    assert any(k == "living-temp" for k, _, _ in published)
+
+
+async def test_accelerated_clock_stops_on_its_own(
+    home: HomeFixture, listen: type[Listener]
+) -> None:
+    listener = listen(hub_topic(home.hub_serial, "telemetry"))
+    began = time.monotonic()
+    try:
+        done = await sst_sim(
+            "--speed", "3600", "--duration", "3", "--start", START, "--hub", home.hub_serial
+        )
+    finally:
+        clear_retained(hub_topic(home.hub_serial, "status"))
+    assert done.returncode == 0, done.stderr
+    assert time.monotonic() - began < 60
+    published = telemetry(listener.quiet(1.0), home.hub_serial)
+    times = [t for _, t, _ in published]
+    assert times and min(times) >= START_MS
+    assert max(times) < START_MS + 3 * 3600 * 1000  # three simulated hours, no more
+    assert max(times) > START_MS + 2 * 3600 * 1000
+
+
+async def test_accelerated_clock_catches_up_with_the_present_never_passes_it(
+    home: HomeFixture, listen: type[Listener]
+) -> None:
+    listener = listen(hub_topic(home.hub_serial, "telemetry"))
+    began_ms = time.time() * 1000
+    try:
+        done = await sst_sim("--speed", "3600", "--duration", "2", "--hub", home.hub_serial)
+    finally:
+        clear_retained(hub_topic(home.hub_serial, "status"))
+    ended_ms = time.time() * 1000
+    assert done.returncode == 0, done.stderr
+    times = [t for _, t, _ in telemetry(listener.quiet(1.0), home.hub_serial)]
+    # The gateway refuses readings from the future: two wall seconds at 3600x replay
+    # the two hours before now.
+    assert times and max(times) <= ended_ms
+    assert min(times) >= began_ms - 2 * 3600 * 1000 - 5000
+    assert max(times) >= began_ms - 30 * 60 * 1000
+
+
+async def test_event_subcommand_publishes_a_fall_now(
+    home: HomeFixture, listen: type[Listener]
+) -> None:
+    listener = listen(f"sst/v1/hubs/{home.hub_serial}/#")
+    before = time.time() * 1000
+    done = await sst_sim("event", "--hub", home.hub_serial, "--sensor", "fall-1")
+    assert done.returncode == 0, done.stderr
+    seen = listener.quiet(1.0)
+    assert [s.topic for s in seen] == [hub_topic(home.hub_serial, "events")]
+    event = EventIn.model_validate_json(seen[0].payload)
+    assert (event.sensor, event.value) == ("fall-1", 1.0)
+    assert before - 1000 <= event.ts <= time.time() * 1000
+
+
+async def test_unknown_hub_is_an_error_not_a_silent_run(home: HomeFixture) -> None:
+    done = await sst_sim("--once", "--hub", "no-such-hub-anywhere")
+    assert done.returncode == 1
+    assert "no hubs found" in done.stderr
