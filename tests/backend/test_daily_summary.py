@@ -179,7 +179,15 @@ async def test_summary_is_emailed_once_at_the_local_hour(
         await queue_all(z("2026-03-09T00:05:00"))  # 20:05 in New York (already 9 March in UTC)
         assert await queued()
         await queue_all(z("2026-03-09T00:10:00"))  # once a day
-        async with running(Scheduler(settings=settings, sessionmaker=sessionmaker, emit=None)):
+        # The scheduler runs on the test's clock too: on the real one it would also queue
+        # today's summary whenever the test runs after 20:00 in New York.
+        scheduler = Scheduler(
+            settings=settings,
+            sessionmaker=sessionmaker,
+            emit=None,
+            clock=lambda: z("2026-03-09T00:10:00"),
+        )
+        async with running(scheduler):
 
             async def mailed() -> bool:
                 return bool(mailbox.to(home.guardian_email))
@@ -210,7 +218,13 @@ async def test_a_guardian_who_chose_korean_gets_the_summary_in_korean(
                 session, settings=settings, now=z("2026-03-09T00:05:00"), limit=50
             ):
                 pass
-        async with running(Scheduler(settings=settings, sessionmaker=sessionmaker, emit=None)):
+        scheduler = Scheduler(
+            settings=settings,
+            sessionmaker=sessionmaker,
+            emit=None,
+            clock=lambda: z("2026-03-09T00:10:00"),
+        )
+        async with running(scheduler):
 
             async def mailed() -> bool:
                 return bool(mailbox.to(home.guardian_email))
