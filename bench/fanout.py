@@ -41,23 +41,35 @@ import orjson
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "fanout.json"
+# Each variant: (manager, the server accepts permessage-deflate, what the clients offer).
 # stock: python-socketio and python-engineio as they come; direct: SST's manager alone;
-# sst: what the backend runs (the manager and sst_backend.realtime.eio_poll).
-MANAGERS = ("stock", "direct", "sst")
+# sst: the manager and sst_backend.realtime.eio_poll; the clients of these three do not
+# offer compression. browser-deflate: sst with clients offering permessage-deflate as
+# browsers do and the server taking it (uvicorn's default); browser-plain: the same
+# clients, the server declining it (SST_WS_COMPRESSION=false, the backend's default).
+VARIANTS: dict[str, tuple[str, bool, int]] = {
+    "stock": ("stock", True, 0),
+    "direct": ("direct", True, 0),
+    "sst": ("sst", True, 0),
+    "browser-deflate": ("sst", True, 15),
+    "browser-plain": ("sst", False, 15),
+}
+MANAGERS = ("stock", "direct", "sst")  # the default variants
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
 # -- the server process -------------------------------------------------------------------
 
 
-def serve(manager_name: str, port: int) -> None:
-    """Run the Socket.IO server with the chosen manager until killed."""
+def serve(variant: str, port: int) -> None:
+    """Run the Socket.IO server of the chosen variant until killed."""
     import socketio
     import uvicorn
 
     from sst_backend.realtime import eio_poll
     from sst_backend.realtime.managers import DirectFanOut
 
+    manager_name, deflate, _ = VARIANTS[variant]
     manager = socketio.AsyncManager() if manager_name == "stock" else DirectFanOut()
     if manager_name == "sst" and not eio_poll.install():
         raise SystemExit("eio_poll is not written for this python-engineio")
@@ -89,7 +101,14 @@ def serve(manager_name: str, port: int) -> None:
         await send({"type": "http.response.body", "body": body})
 
     app = socketio.ASGIApp(sio, other_asgi_app=fire)
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    uvicorn.run(
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        access_log=False,
+        ws_per_message_deflate=deflate,
+    )
 
 
 # -- the coordinator ----------------------------------------------------------------------
@@ -105,6 +124,14 @@ def cpu_seconds(pid: int) -> float:
     """User + system CPU time of a process so far."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def rss_kibibytes(pid: int) -> int:
+    """The resident set of a process, from /proc."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -149,6 +176,8 @@ async def one_run(args: argparse.Namespace, manager: str, tokens: Path) -> dict[
                     str(first),
                     "--count",
                     str(min(per_proc, args.clients - first)),
+                    "--compress",
+                    str(VARIANTS[manager][2]),
                     stdin=asyncio.subprocess.PIPE,
                     stdout=asyncio.subprocess.PIPE,
                     limit=2**30,  # one JSON line with every receipt
@@ -165,7 +194,7 @@ async def one_run(args: argparse.Namespace, manager: str, tokens: Path) -> dict[
             connected += int(ok)
         await asyncio.sleep(args.settle_s)  # the connects' own work is done
         profiler = None
-        if args.profile and manager == "sst":
+        if args.profile and manager == args.variants[-1]:
             profiler = await asyncio.create_subprocess_exec(
                 *["py-spy", "record", "-p", str(server.pid), "-o", args.profile, "-r", "250"],
                 *(["--format", "raw"] if args.profile.endswith(".txt") else []),
@@ -186,15 +215,20 @@ async def one_run(args: argparse.Namespace, manager: str, tokens: Path) -> dict[
             profiler.send_signal(signal.SIGINT)
             await asyncio.wait_for(profiler.wait(), 30)
         latencies: list[float] = []
+        first_event: list[float] = []  # the first event after the connections
         for proc in clients:
             assert proc.stdin is not None and proc.stdout is not None
             proc.stdin.write(b"\n")
             await proc.stdin.drain()
             result = orjson.loads(await proc.stdout.readline())
-            latencies += [(t - sent[alert_id]) * 1000 for _, alert_id, _, t in result["receipts"]]
+            for _, alert_id, _, t, _ in result["receipts"]:
+                latencies.append((t - sent[alert_id]) * 1000)
+                if alert_id == 0:
+                    first_event.append(latencies[-1])
+        rss_kib = rss_kibibytes(server.pid)
         pairs = args.events * connected
         return {
-            "manager": manager,
+            "variant": manager,
             "clients": connected,
             "events": args.events,
             "pairs_expected": pairs,
@@ -207,6 +241,11 @@ async def one_run(args: argparse.Namespace, manager: str, tokens: Path) -> dict[
                 "p99": round(percentile(latencies, 0.99), 1),
                 "max": round(max(latencies), 1),
             },
+            "first_event_ms": {
+                "p50": round(statistics.median(first_event), 1) if first_event else None,
+                "max": round(max(first_event), 1) if first_event else None,
+            },
+            "server_rss_mib": round(rss_kib / 1024, 1),
             "load_average_1m": round(os.getloadavg()[0], 2),
         }
     finally:
@@ -216,22 +255,23 @@ async def one_run(args: argparse.Namespace, manager: str, tokens: Path) -> dict[
             await proc.wait()
 
 
-def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    by_manager = {m: [r for r in runs if r["manager"] == m] for m in MANAGERS}
+def summarise(runs: list[dict[str, Any]], variants: list[str]) -> dict[str, Any]:
+    by_variant = {v: [r for r in runs if r["variant"] == v] for v in variants}
     summary: dict[str, Any] = {}
-    for manager, own in by_manager.items():
-        summary[manager] = {
+    for variant, own in by_variant.items():
+        summary[variant] = {
             "cpu_us_per_event_socket_median": statistics.median(
                 r["cpu_us_per_event_socket"] for r in own
             ),
             "latency_p50_ms_median": statistics.median(r["latency_ms"]["p50"] for r in own),
             "latency_p99_ms_median": statistics.median(r["latency_ms"]["p99"] for r in own),
+            "server_rss_mib_median": statistics.median(r["server_rss_mib"] for r in own),
             "all_delivered": all(r["pairs_received"] == r["pairs_expected"] for r in own),
         }
-    stock = summary["stock"]["cpu_us_per_event_socket_median"]
-    for manager in MANAGERS[1:]:
-        own = summary[manager]["cpu_us_per_event_socket_median"]
-        summary[f"{manager}_over_stock_cpu"] = round(own / stock, 3) if stock else None
+    base = summary[variants[0]]["cpu_us_per_event_socket_median"]
+    for variant in variants[1:]:
+        own = summary[variant]["cpu_us_per_event_socket_median"]
+        summary[f"{variant}_over_{variants[0]}_cpu"] = round(own / base, 3) if base else None
     return summary
 
 
@@ -241,7 +281,7 @@ async def coordinate(args: argparse.Namespace) -> dict[str, Any]:
         tokens.write_bytes(orjson.dumps([f"bench-{n}" for n in range(args.clients)]))
         runs = []
         for round_no in range(args.rounds):
-            order = MANAGERS if round_no % 2 == 0 else MANAGERS[::-1]
+            order = args.variants if round_no % 2 == 0 else args.variants[::-1]
             for manager in order:
                 run = await one_run(args, manager, tokens)
                 print(json.dumps(run), file=sys.stderr)
@@ -253,7 +293,8 @@ async def coordinate(args: argparse.Namespace) -> dict[str, Any]:
         "events": args.events,
         "interval_ms": args.interval_ms,
         "runs": runs,
-        "summary": summarise(runs),
+        "variants": args.variants,
+        "summary": summarise(runs, args.variants),
     }
 
 
@@ -263,15 +304,24 @@ def main() -> None:
     parser.add_argument("--client-procs", type=int, default=2)
     parser.add_argument("--events", type=int, default=50)
     parser.add_argument("--interval-ms", type=float, default=200.0)
-    parser.add_argument("--rounds", type=int, default=2, help="runs of each manager")
+    parser.add_argument("--rounds", type=int, default=2, help="runs of each variant")
+    parser.add_argument(
+        "--variants",
+        type=lambda text: text.split(","),
+        default=list(MANAGERS),
+        help=f"comma-separated, the first is the baseline of the ratios: {', '.join(VARIANTS)}",
+    )
     parser.add_argument("--settle-s", type=float, default=2.0)
     parser.add_argument("--profile", help="py-spy the sst server (.txt raw, else SVG)")
-    parser.add_argument("--serve", choices=MANAGERS, help=argparse.SUPPRESS)
+    parser.add_argument("--serve", choices=list(VARIANTS), help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
         serve(args.serve, args.port)
         return
+    unknown = sorted(set(args.variants) - set(VARIANTS))
+    if unknown:
+        parser.error(f"unknown variants: {', '.join(unknown)}")
     result = asyncio.run(coordinate(args))
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")

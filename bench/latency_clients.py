@@ -48,11 +48,12 @@ async def client(
     token: str,
     stats: Stats,
     gate: asyncio.Semaphore,
+    compress: int,
 ) -> None:
     """One dashboard connection until cancelled."""
     async with gate:
         try:
-            ws = await session.ws_connect(url, heartbeat=None, max_msg_size=0)
+            ws = await session.ws_connect(url, heartbeat=None, max_msg_size=0, compress=compress)
             opened = await ws.receive(timeout=30)
             if not str(opened.data).startswith("0"):
                 raise ConnectionError(f"no Engine.IO open packet: {opened.data!r}")
@@ -107,7 +108,9 @@ async def run(args: argparse.Namespace, tokens: list[str]) -> None:
         for k, token in enumerate(tokens):
             backend = (args.first + k) % len(urls)
             tasks.append(
-                asyncio.create_task(client(session, urls[backend], backend, token, stats, gate))
+                asyncio.create_task(
+                    client(session, urls[backend], backend, token, stats, gate, args.compress)
+                )
             )
         while stats.connected + stats.failed < len(tokens):  # noqa: ASYNC110 (a tally)
             await asyncio.sleep(0.05)
@@ -142,6 +145,12 @@ def main() -> None:
     parser.add_argument("--first", type=int, default=0)
     parser.add_argument("--count", type=int, required=True)
     parser.add_argument("--parallel-connects", type=int, default=50)
+    parser.add_argument(
+        "--compress",
+        type=int,
+        default=0,
+        help="offer permessage-deflate with this window (15 as browsers do; 0: do not offer)",
+    )
     args = parser.parse_args()
     try:
         import uvloop
