@@ -89,6 +89,15 @@ class Proc:
     log: Path
 
 
+def _profile_format(path: str) -> list[str]:
+    """py-spy's output format by the file's name: .txt raw, .json a timeline, else SVG."""
+    if path.endswith(".txt"):
+        return ["--format", "raw"]
+    if path.endswith(".json"):  # chrome://tracing / Perfetto: each sample with its time
+        return ["--format", "chrometrace"]
+    return []
+
+
 async def _exe(name: str) -> str:
     exe = shutil.which(name, path=str(Path(sys.executable).parent))
     if exe is None:
@@ -478,7 +487,7 @@ async def _measure(
             str(int(args.falls * args.fall_interval + args.warmup_s)),
             "--output",
             args.profile,
-            *(["--format", "raw"] if args.profile.endswith(".txt") else []),
+            *_profile_format(args.profile),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -721,7 +730,10 @@ def main() -> None:
     )
     parser.add_argument("--keep-db", action="store_true", help="leave the bench database")
     parser.add_argument("--keep-logs", action="store_true", help="leave the processes' logs")
-    parser.add_argument("--profile", help="py-spy the (first) backend into this file (.svg)")
+    parser.add_argument(
+        "--profile",
+        help="py-spy the (first) backend into this file (.svg; .txt raw; .json a timeline)",
+    )
     parser.add_argument(
         "--backends",
         type=_variants,
