@@ -43,6 +43,7 @@ def main(argv: list[str] | None = None) -> None:
         proxy_headers=True,
         # The backend logs each request itself, with its request id (sst.backend.http).
         access_log=False,
+        ws_per_message_deflate=settings.ws_compression,
     )
 
 

@@ -54,6 +54,7 @@ from sst_backend.video.endpoints import router as video_router
 from sst_backend.video.recording_endpoints import router as recordings_router
 from sst_backend.video.runtime import VideoRuntime
 from sst_core.db.session import make_engine, make_sessionmaker
+from sst_core.heap import HeapKeeper
 
 log = logging.getLogger("sst.backend")
 
@@ -180,10 +181,17 @@ def create_app(settings: BackendSettings | None = None) -> socketio.ASGIApp:
                     name="rollups",
                 )
             )
+        keeper = None
+        if settings.gc_deep_every_s > 0:
+            keeper = HeapKeeper(deep_every_s=settings.gc_deep_every_s)
+            keeper.start()
+            background.append(asyncio.create_task(keeper.run(stop), name="heap-keeper"))
         try:
             yield
         finally:
             stop.set()
+            if keeper is not None:
+                keeper.close()
             for task in background:
                 with contextlib.suppress(asyncio.CancelledError):
                     await asyncio.wait_for(task, timeout=10)

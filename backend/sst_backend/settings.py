@@ -38,6 +38,23 @@ class BackendSettings(AlertingSettings, ObjectStoreSettings):
         default=None, description="Built dashboard to serve at /; default: dashboard/dist."
     )
     cors_origins: list[str] = Field(default_factory=list)
+    ws_compression: bool = Field(
+        default=False,
+        description=(
+            "Accept permessage-deflate on dashboard WebSockets. Off: each message to each "
+            "socket would be compressed on its own (+20% CPU per socket and event, +46 KiB "
+            "per socket in bench/fanout.py), and the feed's messages are small."
+        ),
+    )
+    gc_deep_every_s: float = Field(
+        default=600,
+        ge=0,
+        description=(
+            "Freeze the heap after each full garbage collection so the next one walks only "
+            "newer objects, and unfreeze + collect fully this often (sst_core.heap); "
+            "0 leaves the collector as Python has it."
+        ),
+    )
     socketio_redis: bool = Field(
         default=True, description="Share Socket.IO rooms over Redis between backend instances."
     )
