@@ -27,6 +27,18 @@ PASSWORD = "correct horse battery staple"
 _HASH = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1).hash(PASSWORD)
 
 
+def zone_at_midday(now: datetime | None = None) -> str:
+    """A fixed-offset zone (Etc/GMT...) whose wall clock reads 11:30-12:30 at `now`.
+
+    For tests that must act on the real clock's "today" in a home: made there, the home is
+    hours from a local midnight whenever the suite runs (a home in a named zone is not).
+    """
+    now = (now or datetime.now(UTC)).astimezone(UTC)
+    offset = round(12 - now.hour - now.minute / 60)  # -12 (Etc/GMT+12) ... +12 (Etc/GMT-12)
+    # POSIX signs: Etc/GMT-9 is nine hours ahead of UTC.
+    return "Etc/GMT" if offset == 0 else f"Etc/GMT{-offset:+d}"
+
+
 @dataclass
 class HomeFixture:
     """Ids and keys of one built home, for tests to publish and assert with."""

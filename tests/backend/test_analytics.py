@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from tests.backend.conftest import login
-from tests.factories import STANDARD_LAYOUT, HomeFixture, make_home
+from tests.factories import STANDARD_LAYOUT, HomeFixture, make_home, zone_at_midday
 from tests.readings_data import ReadingRow, at_local, insert_readings, refresh, simulated_days
 
 API = "/api/v1"
@@ -238,8 +238,11 @@ async def test_analytics_follow_the_access_rule(
 
 
 async def test_a_default_request_covers_the_last_thirty_local_days(
-    http: httpx.AsyncClient, engine: AsyncEngine, home: HomeFixture
+    http: httpx.AsyncClient, engine: AsyncEngine, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
+    # A home where it is about noon: a reading five minutes ago is today's whenever this runs
+    # (in Seoul it was yesterday's from 00:00 to 00:05, and today's count was empty).
+    home = await make_home(sessionmaker, timezone=zone_at_midday())
     now = datetime.now(UTC)
     await insert_readings(
         engine, [(now - timedelta(minutes=5), home.sensors["kitchen-motion"], home.resident_id, 1)]

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from redis.asyncio import Redis
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from sst_ai_inference.service import InferenceService
 from sst_ai_inference.settings import InferenceSettings
@@ -27,7 +27,7 @@ from sst_devices.hub_agent import HubAgent
 from sst_hub_gateway.service import Gateway
 from tests.conftest import MQTT_HOST, MQTT_PASSWORD, MQTT_PORT, MQTT_USERNAME
 from tests.devices.conftest import clear_retained
-from tests.factories import HomeFixture, make_home
+from tests.factories import HomeFixture, make_home, zone_at_midday
 from tests.hub_gateway.conftest import dead_letters, gateway_settings
 from tests.hub_gateway.helpers import HubPublisher, TcpProxy, eventually, now_ms, running
 
@@ -119,8 +119,15 @@ def agent(serial: str, **options: Any) -> HubAgent:
 
 
 async def test_silent_hub_raises_one_offline_alert_then_resolves_when_back(
-    gateway: Gateway, home: HomeFixture, engine: AsyncEngine, redis: Redis
+    gateway: Gateway,
+    engine: AsyncEngine,
+    redis: Redis,
+    sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
+    # A home where it is about noon: the words say "since 14:03" only when the hub was last
+    # seen on the alert's local day (across a local midnight they name the day too, and the
+    # expected text below would be wrong for a run in those seconds).
+    home = await make_home(sessionmaker, timezone=zone_at_midday())
     status = hub_topic(home.hub_serial, "status")
     publisher = HubPublisher()
     try:
