@@ -349,6 +349,15 @@ def _keys(resident_id: int) -> tuple[str, str, str]:
 def _event(
     resident_id: int, target: Target, state: dict[bytes, bytes], changed: set[bytes]
 ) -> NewEvent:
+    payload = state_payload(resident_id, target.home_id, state, changed)
+    key = f"sensor_state:{resident_id}"
+    return NewEvent(SENSOR_STATE_EVENT, payload, target, coalesce_key=key)
+
+
+def state_payload(
+    resident_id: int, home_id: int | None, state: dict[bytes, bytes], changed: set[bytes]
+) -> dict[str, Any]:
+    """A `sensor_state` payload from a resident's state hash and changed rooms (Redis)."""
     rooms: dict[int | None, dict[str, Any]] = {}
     sensors = sorted((int(k), orjson.loads(v.split(b"|", 1)[1])) for k, v in state.items())
     for sensor_id, (kind, room_id, room, value, ts) in sensors:
@@ -357,11 +366,9 @@ def _event(
     changed_rooms = sorted(
         (None if r == _NO_ROOM.encode() else int(r) for r in changed), key=lambda r: r or 0
     )
-    payload = {
+    return {
         "resident_id": resident_id,
-        "home_id": target.home_id,
+        "home_id": home_id,
         "rooms": list(rooms.values()),
         "changed_room_ids": changed_rooms,
     }
-    key = f"sensor_state:{resident_id}"
-    return NewEvent(SENSOR_STATE_EVENT, payload, target, coalesce_key=key)
