@@ -76,6 +76,8 @@ async def send_newest_state(
 
     The caller has checked that the socket's user is staff and may see them all.
     """
+    if not resident_ids and facility_id is None:
+        return 0
     try:
         async with sessionmaker() as session:
             payloads = await newest_states(

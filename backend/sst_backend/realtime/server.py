@@ -127,7 +127,8 @@ def register_handlers(
                 sessionmaker,
                 redis,
                 sid,
-                resident_ids=[data["resident_id"]] if "resident_id" in data else [],
+                # follower.join took exactly one of the two, checked, from `data`.
+                resident_ids=[r] if (r := data.get("resident_id")) is not None else [],
                 facility_id=data.get("facility_id"),
             )
         return ack
