@@ -7,6 +7,8 @@ export const ALERT_EVENT = "alert" as const;
 export const NOTIFICATION_EVENT = "notification" as const;
 /** Server -> browser: the latest value of every sensor of a resident, by room (throttled). */
 export const SENSOR_STATE_EVENT = "sensor_state" as const;
+/** Server -> browser: the newest state of several residents at once, when the page begins to follow them. */
+export const SENSOR_STATES_EVENT = "sensor_states" as const;
 /** Server -> browser: a hub went offline or came back. */
 export const HUB_PRESENCE_EVENT = "hub_presence" as const;
 /** Server -> browser: a robot's state, room or battery changed. */
@@ -164,6 +166,12 @@ export function parseSensorState(raw: unknown): SensorStatePayload | null {
     rooms,
     changed_room_ids: changed,
   };
+}
+
+/** A sensor_states payload's states (one of another shape is dropped), or null. */
+export function parseSensorStates(raw: unknown): SensorStatePayload[] | null {
+  if (!isObject(raw) || !Array.isArray(raw.states)) return null;
+  return raw.states.map((state) => parseSensorState(state)).filter((s) => s !== null);
 }
 
 /** A robot_status payload, or null. */

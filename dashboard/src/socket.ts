@@ -10,9 +10,11 @@ import {
   parseRobotCommand,
   parseRobotStatus,
   parseSensorState,
+  parseSensorStates,
   ROBOT_COMMAND_EVENT,
   ROBOT_STATUS_EVENT,
   SENSOR_STATE_EVENT,
+  SENSOR_STATES_EVENT,
   VIDEO_STATE_EVENT,
   type CaughtUpPayload,
   type HubPresencePayload,
@@ -136,6 +138,8 @@ export function connectLive(options: LiveOptions): LiveConnection {
   feed(ALERT_EVENT, (raw) => raw as Alert, options.onAlert);
   feed(NOTIFICATION_EVENT, (raw) => raw as NotificationPayload, options.onNotification);
   feed(SENSOR_STATE_EVENT, parseSensorState, options.onSensorState);
+  // What the page began to follow, several residents in one event (in one render).
+  feed(SENSOR_STATES_EVENT, parseSensorStates, (states) => states.forEach((s) => options.onSensorState?.(s)));
   feed(ROBOT_STATUS_EVENT, parseRobotStatus, options.onRobotStatus);
   feed(ROBOT_COMMAND_EVENT, parseRobotCommand, options.onRobotCommand);
   feed(HUB_PRESENCE_EVENT, parseHubPresence, options.onHubPresence);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseSensorState } from "../src/events";
+import { parseSensorState, parseSensorStates } from "../src/events";
 import { setLocale } from "../src/i18n";
 import { loadPrefs, savePrefs } from "../src/prefs";
 import { parseRoute, routeHash } from "../src/router";
@@ -176,6 +176,10 @@ describe("live payloads and preferences", () => {
       parseSensorState({ resident_id: 1, sensor_id: 2, room_id: 3, kind: "motion", value: 1, at: "x" }),
     ).toBeNull();
     expect(parseSensorState(null)).toBeNull();
+    // Several residents at once (a page that began to follow them): each that parses.
+    const other = { ...ok, resident_id: 8 };
+    expect(parseSensorStates({ event_id: null, states: [ok, badValue, other] })).toEqual([ok, other]);
+    expect(parseSensorStates({ event_id: null, states: "x" })).toBeNull();
   });
 
   it("keeps language, large text and mute, and survives a corrupt entry", () => {

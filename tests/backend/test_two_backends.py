@@ -16,14 +16,19 @@ import pytest
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from sst_backend.realtime.events import CAUGHT_UP_EVENT, ROBOT_COMMAND_EVENT, SENSOR_STATE_EVENT
+from sst_backend.realtime.events import (
+    CAUGHT_UP_EVENT,
+    ROBOT_COMMAND_EVENT,
+    SENSOR_STATE_EVENT,
+    SENSOR_STATES_EVENT,
+)
 from sst_core.const import READINGS_STREAM
 from sst_core.db.models import Robot
 from sst_core.messages import encode_stream_rows
 from tests.backend.conftest import free_port, login
 from tests.backend.live import LiveClient
 from tests.e2e.processes import ARTIFACTS, Service
-from tests.factories import HomeFixture
+from tests.factories import HomeFixture, make_home
 
 
 async def _serving(service: Service, url: str, within: float = 60.0) -> None:
@@ -165,3 +170,112 @@ async def test_sensor_state_is_whole_and_newest_whichever_backend_folded_what(
         assert sum(1 for state in states if living not in state) <= 1, states
     finally:
         await client.close()
+
+
+async def test_a_client_joining_on_one_backend_gets_every_newest_state_at_once(
+    two_backends: list[str],
+    home: HomeFixture,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    redis: Redis,
+) -> None:
+    """A dashboard that begins to follow a resident (or the whole facility) on one instance
+    gets each resident's newest state at once, without a new reading: whichever instance
+    folded the readings and holds the update slot, also when a client of the other instance
+    already follows the resident (so no instance sees the room become followed)."""
+    url_a, url_b = two_backends
+    quiet = await make_home(sessionmaker, facility_id=home.facility_id)  # followed by nobody
+    async with httpx.AsyncClient(base_url=url_a, timeout=10) as http_a:
+        staff = await login(http_a, home.staff_email, home.password)
+        nurse = await login(http_a, home.admin_email, home.password)  # sees the whole facility
+        guardian = await login(http_a, home.guardian_email, home.password)
+    watcher = await LiveClient().connect(url_a, token=staff)  # follows `home`'s resident
+    joiners: list[LiveClient] = []
+    try:
+        t0 = int(time.time() * 1000)
+        expected: dict[int, dict[int, float]] = {}
+        for fixture in (home, quiet):
+            kitchen, living = fixture.sensors["kitchen-motion"], fixture.sensors["living-temp"]
+            for n in range(1, 41):  # one entry per reading: both instances fold some
+                sensor, kind = (kitchen, "motion") if n % 2 else (living, "temperature")
+                row = [sensor, fixture.resident_id, kind, t0 + n, float(n)]
+                await redis.xadd(READINGS_STREAM, encode_stream_rows(fixture.hub_serial, [row]))
+            expected[fixture.resident_id] = {kitchen: 39.0, living: 40.0}
+
+        def values(data: dict[str, Any]) -> dict[int, float]:
+            return {s["sensor_id"]: s["value"] for r in data["rooms"] for s in r["sensors"]}
+
+        def has_newest(client: LiveClient, resident_id: int) -> bool:
+            # One resident's state comes as `sensor_state`, several at once as `sensor_states`.
+            states = [
+                *client.of(SENSOR_STATE_EVENT),
+                *(state for batch in client.of(SENSOR_STATES_EVENT) for state in batch["states"]),
+            ]
+            return any(
+                d["resident_id"] == resident_id and values(d) == expected[resident_id]
+                for d in states
+            )
+
+        await watcher.wait_for(lambda _: has_newest(watcher, home.resident_id), within=15)
+        state_key = f"sst:live:state:{quiet.resident_id}"
+
+        async def quiet_folded() -> bool:
+            state: dict[Any, Any] = await redis.hgetall(state_key)
+            return {int(v.split(b"|", 1)[0]) for v in state.values()} == {t0 + 39, t0 + 40}
+
+        deadline = time.monotonic() + 15
+        while not await quiet_folded():
+            assert time.monotonic() < deadline, "the quiet resident's readings were not folded"
+            await asyncio.sleep(0.05)
+        # Every instance has seen who follows what (refreshed every second): the resident
+        # is followed, so a second follower is no news to any instance.
+        await asyncio.sleep(2.5)
+
+        # Staff opening the resident on B: the newest state comes with the join.
+        second = await LiveClient().connect(url_b, token=staff, join=False)
+        joiners.append(second)
+        ack = await second.call("join", {"resident_id": home.resident_id})
+        assert ack["ok"] is True, ack
+        await second.wait_for(lambda _: has_newest(second, home.resident_id), within=1.0)
+
+        # A charge nurse opening the whole facility on B: every resident's newest state,
+        # that of the resident nobody followed too (logged, not sent, its slot taken).
+        both = [home.resident_id, quiet.resident_id]
+        charge = await LiveClient().connect(url_b, token=nurse, join=False)
+        joiners.append(charge)
+        ack = await charge.call("join", {"facility_id": home.facility_id})
+        assert ack["ok"] is True, ack
+        await charge.wait_for(lambda _: all(has_newest(charge, r) for r in both), within=1.0)
+
+        # A reading just after the join, maybe folded by A before A knows the facility is
+        # followed (so logged, not sent, and the resident's slot taken for 5 s): it arrives.
+        kitchen = quiet.sensors["kitchen-motion"]
+        row = [kitchen, quiet.resident_id, "motion", t0 + 100, 99.0]
+        await redis.xadd(READINGS_STREAM, encode_stream_rows(quiet.hub_serial, [row]))
+        expected[quiet.resident_id] = {**expected[quiet.resident_id], kitchen: 99.0}
+        await charge.wait_for(lambda _: has_newest(charge, quiet.resident_id), within=4.0)
+
+        # Another charge nurse opening the facility, on A, once every instance knows it is
+        # followed: the same.
+        await asyncio.sleep(2.5)
+        relief = await LiveClient().connect(url_a, token=nurse, join=False)
+        joiners.append(relief)
+        ack = await relief.call("join", {"facility_id": home.facility_id})
+        assert ack["ok"] is True, ack
+        await relief.wait_for(lambda _: all(has_newest(relief, r) for r in both), within=1.0)
+
+        # A page opened afresh (connect with the default rooms, no event id to resume).
+        fresh = await LiveClient().connect(url_b, token=staff)
+        joiners.append(fresh)
+        await fresh.wait_for(lambda _: has_newest(fresh, home.resident_id), within=1.0)
+
+        # A guardian following the resident on B gets no sensor state (staff only).
+        family = await LiveClient().connect(url_b, token=guardian, join=False)
+        joiners.append(family)
+        ack = await family.call("join", {"resident_id": home.resident_id})
+        assert ack["ok"] is True, ack
+        await asyncio.sleep(0.5)
+        assert family.of(SENSOR_STATE_EVENT) == family.of(SENSOR_STATES_EVENT) == []
+    finally:
+        await watcher.close()
+        for client in joiners:
+            await client.close()

@@ -10,6 +10,9 @@ from sst_core.const import ALERT_EVENT, VIDEO_STATE_EVENT
 
 # Server -> client.
 SENSOR_STATE_EVENT: Final = "sensor_state"
+# The newest states of several residents at once, to a socket that began to follow them
+# (realtime/newest_state.py): {event_id: null, states: [sensor_state payloads]}; not logged.
+SENSOR_STATES_EVENT: Final = "sensor_states"
 HUB_PRESENCE_EVENT: Final = "hub_presence"
 ROBOT_STATUS_EVENT: Final = "robot_status"
 ROBOT_COMMAND_EVENT: Final = "robot_command"

@@ -34,6 +34,9 @@ class Followed:
 
     def __init__(self, sio: socketio.AsyncServer, redis: Redis, *, every_s: float = 1.0) -> None:
         self.sio, self.redis, self.every_s = sio, redis, every_s
+        # The longest an instance takes to learn of a socket that joined on another: that
+        # one's refresh, then its own (and the round trips).
+        self.lag_s = 2 * every_s + 0.5
         self.instance = consumer_name()
         self.residents: set[int] = set()
         self.facilities: set[int] = set()

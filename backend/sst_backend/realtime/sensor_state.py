@@ -11,9 +11,9 @@ slot tries again next tick, and its news is in the next update anyway). On catch
 a resident's newest state is replayed (the events share a coalesce key). States of
 residents nobody follows at the moment are logged (at most every 5 s) but not emitted
 (followed.py); a socket of this instance that joined since the followed rooms were last
-refreshed counts at once, and a resident someone begins to follow gets their newest state
-again on the next tick, so a dashboard that just opened a resident is not left with what
-the page loaded.
+refreshed counts at once. A socket that begins to follow a resident gets their newest state
+from its own instance at once (newest_state.py); a state logged unfollowed just before an
+instance learned of the new follower is sent again on its next tick.
 """
 
 from __future__ import annotations
@@ -134,6 +134,7 @@ class SensorStateFeed:
         self._found_while_loading: dict[int, _Place | None] | None = None
         self._targets: dict[int, Target] = {}  # residents this instance has folded for
         self._dirty: set[int] = set()
+        self._idle_at: dict[int, float] = {}  # resident -> when last logged unfollowed
         self.published = 0  # events, for tests and metrics
         self.directory_rows = 0  # rows read by the directory's current (or last) load
 
@@ -313,36 +314,46 @@ class SensorStateFeed:
             return 0
         wants = self.followed.wants if self.followed is not None else None
         dirty = sorted(self._dirty)
+        idle = [wants is not None and not wants(self._targets[r]) for r in dirty]
         async with self.redis.pipeline(transaction=False) as pipe:
-            for resident_id in dirty:
-                target = self._targets[resident_id]
-                idle = wants is not None and not wants(target)
-                slot_ms = int((_IDLE_LOG_S if idle else self.interval_s) * 1000)
+            for resident_id, unfollowed in zip(dirty, idle, strict=True):
+                slot_ms = int((_IDLE_LOG_S if unfollowed else self.interval_s) * 1000)
                 pipe.set(_keys(resident_id)[2], b"1", px=slot_ms, nx=True)
             slots = await pipe.execute()
         # No slot: another instance (or this one) published within the interval.
         self._dirty = {r for r, slot in zip(dirty, slots, strict=True) if not slot}
+        now = time.monotonic()
+        for resident_id, unfollowed, slot in zip(dirty, idle, slots, strict=True):
+            if slot and unfollowed:
+                self._idle_at[resident_id] = now
         events = await self._events([r for r, slot in zip(dirty, slots, strict=True) if slot])
         await self.feed.publish_many(events, wanted=wants)
         self.published += len(events)
         return len(events)
 
     async def _send_again_to_new_followers(self) -> None:
-        """Residents someone began to follow get their newest state again, at once.
+        """Residents someone began to follow get what they may have missed, at once.
 
-        A state folded while nobody followed the resident was logged, not emitted, and took
-        the resident's slot for _IDLE_LOG_S: a dashboard that joined just after would see
-        the room as it was until the next reading. Their slot is given up (two instances may
-        then both send it once: the same whole state twice, harmless).
+        The joining socket got the newest state from its own instance (newest_state.py). But
+        this instance learns of a follower on another one only at the next refresh: a state
+        it folded meanwhile was logged, not emitted, and took the resident's slot for
+        `_IDLE_LOG_S`. Those residents, and any whose news waits behind such a slot, give
+        the slot up and are sent again (two instances may then both send one: the same
+        whole state twice, harmless). The others are not: a facility becoming followed
+        would otherwise mean one logged event for each of its residents, to every follower.
         """
         assert self.followed is not None
         residents, facilities = self.followed.take_new()
+        now = time.monotonic()
+        self._idle_at = {r: at for r, at in self._idle_at.items() if now - at < _IDLE_LOG_S}
         if not residents and not facilities:
             return
+        since = now - self.followed.lag_s - self.interval_s
         again = [
             resident_id
             for resident_id, target in self._targets.items()
-            if resident_id in residents or target.facility_id in facilities
+            if (resident_id in residents or target.facility_id in facilities)
+            and (resident_id in self._dirty or self._idle_at.get(resident_id, since - 1) >= since)
         ]
         if again:
             await self.redis.delete(*[_keys(r)[2] for r in again])
@@ -394,6 +405,15 @@ def _keys(resident_id: int) -> tuple[str, str, str]:
 def _event(
     resident_id: int, target: Target, state: dict[bytes, bytes], changed: set[bytes]
 ) -> NewEvent:
+    payload = state_payload(resident_id, target.home_id, state, changed)
+    key = f"sensor_state:{resident_id}"
+    return NewEvent(SENSOR_STATE_EVENT, payload, target, coalesce_key=key)
+
+
+def state_payload(
+    resident_id: int, home_id: int | None, state: dict[bytes, bytes], changed: set[bytes]
+) -> dict[str, Any]:
+    """A `sensor_state` payload from a resident's state hash and changed rooms (Redis)."""
     rooms: dict[int | None, dict[str, Any]] = {}
     sensors = sorted((int(k), orjson.loads(v.split(b"|", 1)[1])) for k, v in state.items())
     for sensor_id, (kind, room_id, room, value, ts) in sensors:
@@ -402,11 +422,9 @@ def _event(
     changed_rooms = sorted(
         (None if r == _NO_ROOM.encode() else int(r) for r in changed), key=lambda r: r or 0
     )
-    payload = {
+    return {
         "resident_id": resident_id,
-        "home_id": target.home_id,
+        "home_id": home_id,
         "rooms": list(rooms.values()),
         "changed_room_ids": changed_rooms,
     }
-    key = f"sensor_state:{resident_id}"
-    return NewEvent(SENSOR_STATE_EVENT, payload, target, coalesce_key=key)

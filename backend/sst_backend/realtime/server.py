@@ -23,6 +23,7 @@ from sst_backend.realtime.events import (
 from sst_backend.realtime.following import FeedRefusal, Follower
 from sst_backend.realtime.guard import ReplayGuard
 from sst_backend.realtime.managers import GuardedManager, GuardedRedisManager
+from sst_backend.realtime.newest_state import send_newest_state
 from sst_backend.settings import BackendSettings
 from sst_backend.video.handlers import register_video_handlers
 from sst_core.const import socketio_channel
@@ -90,6 +91,23 @@ def register_handlers(
         if resume_after is not None:
             # After the connect handshake, so the replay is the first thing the client reads.
             sio.start_background_task(catch_up.run, sid, resume_after)
+        else:
+            # A fresh page: the newest state of what it follows now, not at the next reading.
+            sio.start_background_task(newest_state_of_rooms, sid)
+
+    async def newest_state_of_rooms(sid: str) -> None:
+        saved = await sio.get_session(sid)
+        if not saved.get("staff"):
+            return  # sensor state is for care staff only
+        facility_id = saved["facility_id"] if saved.get("whole_facility") else None
+        await send_newest_state(
+            sio,
+            sessionmaker,
+            redis,
+            sid,
+            resident_ids=saved.get("residents", ()),
+            facility_id=facility_id,
+        )
 
     @sio.event
     async def disconnect(sid: str, *args: Any) -> None:
@@ -99,9 +117,21 @@ def register_handlers(
     @sio.on(JOIN_ACTION)
     async def join(sid: str, data: Any = None) -> dict[str, Any]:
         try:
-            return await follower.join(sid, data)
+            ack = await follower.join(sid, data)
         except FeedRefusal as refusal:
             return await refuse_action(sio, sid, action=JOIN_ACTION, refusal=refusal)
+        if (await sio.get_session(sid)).get("staff"):
+            # Before the acknowledgement: the page has the newest state once its join is done.
+            await send_newest_state(
+                sio,
+                sessionmaker,
+                redis,
+                sid,
+                # follower.join took exactly one of the two, checked, from `data`.
+                resident_ids=[r] if (r := data.get("resident_id")) is not None else [],
+                facility_id=data.get("facility_id"),
+            )
+        return ack
 
     @sio.on(LEAVE_ACTION)
     async def leave(sid: str, data: Any = None) -> dict[str, Any]:
