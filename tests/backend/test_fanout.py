@@ -205,6 +205,38 @@ async def test_poll_gives_up_after_ping_interval_and_timeout() -> None:
     assert 0.09 <= asyncio.get_running_loop().time() - started < 2.0
 
 
+async def test_a_wait_is_bounded_from_its_own_start_not_an_earlier_one() -> None:
+    """The timer is set once and moved on lazily: a wait that began after it was set runs
+    its whole limit, and a packet that comes within it is handed over."""
+    sock = _socket(ping_s=0.3)
+    loop = asyncio.get_running_loop()
+    first = asyncio.create_task(eio_poll.poll(sock))
+    await asyncio.sleep(0.2)  # the timer is due 0.3 s after the first wait began
+    sock.queue.put_nowait("a")
+    assert await first == ["a"]
+    second = asyncio.create_task(eio_poll.poll(sock))
+    await asyncio.sleep(0.2)  # past the first wait's limit, within the second's
+    assert not second.done()
+    sock.queue.put_nowait("b")
+    assert await second == ["b"]
+    third = asyncio.create_task(eio_poll.poll(sock))
+    began = loop.time()
+    with pytest.raises(exceptions.QueueEmpty):
+        await third
+    assert 0.29 <= loop.time() - began < 2.0
+
+
+async def test_packets_and_a_limit_reached_together_the_packets_win() -> None:
+    sock = _socket(ping_s=0.1)
+    waiting = asyncio.create_task(eio_poll.poll(sock))
+    await asyncio.sleep(0)
+    # The timer fires with the writer still waiting, but a packet is already queued.
+    sock.queue.put_nowait("a")
+    sock.queue.put_nowait(eio_poll._EXPIRED)
+    assert await waiting == ["a"]
+    assert sock.queue.empty()
+
+
 async def test_a_cancelled_poll_ends_the_writer_as_the_library_does() -> None:
     sock = _socket()
     waiting = asyncio.create_task(eio_poll.poll(sock))
