@@ -133,6 +133,10 @@ def test_env() -> Iterator[dict[str, str]]:
         # Model artifacts of this run (the local object store), apart from `make run`'s.
         "SST_OBJECT_STORE": "local",
         "SST_OBJECT_STORE_DIR": str(TEST_OBJECTS),
+        # Backends started by the tests would otherwise e-mail each home's daily summary
+        # at 20:00 local time on the real clock, to an SMTP server nobody runs; the tests
+        # of summaries turn them on with a clock and a mail server of their own.
+        "SST_DAILY_SUMMARY_ENABLED": "false",
     }
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
