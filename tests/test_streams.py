@@ -7,7 +7,8 @@ import uuid
 
 from redis.asyncio import Redis
 
-from sst_core.streams import Entry, consume
+from sst_core.const import socketio_channel
+from sst_core.streams import Entry, channel, consume
 
 
 async def test_a_stream_deleted_while_the_consumer_waits_is_recreated_and_read_on(
@@ -45,3 +46,17 @@ async def test_a_stream_deleted_while_the_consumer_waits_is_recreated_and_read_o
         stop.set()
         await asyncio.wait_for(task, 10)
         await redis.delete(stream)
+
+
+async def test_channels_carry_the_database_their_deployment_uses() -> None:
+    """Pub/sub channels are shared by every database of a Redis server."""
+    first = Redis.from_url("redis://127.0.0.1:6379/3")
+    second = Redis.from_url("redis://127.0.0.1:6379/4")
+    try:
+        assert channel(first, "sst:x") == "sst:x:3"
+        assert channel(second, "sst:x") == "sst:x:4"
+        assert channel(Redis.from_url("redis://127.0.0.1:6379"), "sst:x") == "sst:x:0"
+    finally:
+        await first.aclose()
+        await second.aclose()
+    assert socketio_channel("redis://127.0.0.1:6379/3") == "sst-socketio:3"

@@ -65,6 +65,7 @@ from sst_core.features import (
 )
 from sst_core.objects import ObjectStore, open_store
 from sst_core.routine_model import ArtifactError, RoutineModel, risk
+from sst_core.streams import channel
 from sst_core.texts import AlertText, Text, english, phrase
 
 log = logging.getLogger("sst.inference.routine")
@@ -474,7 +475,10 @@ class RoutineScorer:
         while not stop.is_set():
             try:
                 async with self.redis.pubsub() as pubsub:
-                    await pubsub.subscribe(ROUTINE_MODELS_CHANNEL, ROUTINE_SCORE_CHANNEL)
+                    await pubsub.subscribe(
+                        channel(self.redis, ROUTINE_MODELS_CHANNEL),
+                        channel(self.redis, ROUTINE_SCORE_CHANNEL),
+                    )
                     while not stop.is_set():
                         message = await pubsub.get_message(
                             ignore_subscribe_messages=True, timeout=1.0
@@ -488,17 +492,17 @@ class RoutineScorer:
                 await asyncio.sleep(1.0)
 
     async def _on_message(self, message: dict[str, Any]) -> None:
-        channel = message["channel"]
-        channel = channel.decode() if isinstance(channel, bytes) else channel
+        name = message["channel"]
+        name = name.decode() if isinstance(name, bytes) else name
         try:
             body = orjson.loads(message["data"])
             resident_id = body["resident_id"]
             if resident_id is not None and not isinstance(resident_id, int):
                 raise TypeError("resident_id must be an integer or null")
         except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
-            log.error("ignoring malformed message on %s: %r", channel, exc)
+            log.error("ignoring malformed message on %s: %r", name, exc)
             return
-        if channel == ROUTINE_MODELS_CHANNEL:
+        if name == channel(self.redis, ROUTINE_MODELS_CHANNEL):
             await self.reload(resident_id)
         elif resident_id is not None:
             await self.score_and_alert([resident_id])

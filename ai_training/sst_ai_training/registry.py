@@ -19,6 +19,7 @@ import orjson
 from redis.asyncio import Redis
 
 from sst_core.const import ROUTINE_MODELS_CHANNEL
+from sst_core.streams import channel
 
 _COLUMNS = """id, resident_id, version, feature_version, state, artifact_key, data_start,
     data_end, days, metrics, library_versions, created_at, promoted_at"""
@@ -120,7 +121,7 @@ async def promoted(conn: asyncpg.Connection, resident_id: int | None) -> ModelVe
 async def announce(redis: Redis, version: ModelVersion) -> None:
     """Tell inference that a resident's promoted version changed."""
     message = {"resident_id": version.resident_id, "version": version.version, "id": version.id}
-    await redis.publish(ROUTINE_MODELS_CHANNEL, orjson.dumps(message))
+    await redis.publish(channel(redis, ROUTINE_MODELS_CHANNEL), orjson.dumps(message))
 
 
 async def promote(

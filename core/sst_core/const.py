@@ -50,7 +50,17 @@ def socketio_channel(redis_url: str) -> str:
     """
     parts = urlsplit(redis_url)
     database = parts.path.strip("/") or dict(parse_qsl(parts.query)).get("db", "0")
-    return f"{SOCKETIO_CHANNEL}:{database}"
+    return database_channel(SOCKETIO_CHANNEL, database)
+
+
+def database_channel(base: str, database: int | str) -> str:
+    """A pub/sub channel of one Redis database: `base` with the database number.
+
+    Channels are shared by every database of a Redis server; each SST channel carries the
+    number of the database its deployment uses, so a test run or a second deployment on
+    the same server never hears (or acts on) another's messages.
+    """
+    return f"{base}:{database}"
 
 
 ALERT_EVENT: Final = "alert"

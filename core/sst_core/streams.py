@@ -15,7 +15,15 @@ from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 
+from sst_core.const import database_channel
+
 log = logging.getLogger("sst.streams")
+
+
+def channel(redis: Redis, base: str) -> str:
+    """The pub/sub channel `base` of the database this client uses (see database_channel)."""
+    return database_channel(base, redis.connection_pool.connection_kwargs.get("db", 0))
+
 
 Entry = tuple[bytes, dict[bytes, bytes]]
 Handler = Callable[[list[Entry]], Awaitable[None]]

@@ -29,9 +29,11 @@ from sst_ai_inference.routine_round import CHUNK_KEY, ROUND_KEY
 from sst_ai_inference.settings import InferenceSettings
 from sst_ai_training import registry
 from sst_ai_training.fit import fit_model
+from sst_core.const import database_channel
 from sst_core.features import FEATURE_VERSION, history_days
 from sst_core.objects import LocalStore
 from sst_core.routine_model import RoutineModel
+from sst_core.streams import channel
 from sst_core.texts import AlertText, Text, english
 from tests.ai_inference.conftest import RunService, alerts_of, announcements, wait_until
 from tests.factories import HomeFixture, make_home
@@ -334,8 +336,20 @@ async def test_on_demand_scoring_over_redis(
     try:
         await wait_until(lambda: _holds_any(scorer, home.resident_id))
         assert await alerts_of(engine, home.resident_id) == []  # no round ran
-        await redis.publish(ROUTINE_SCORE_CHANNEL, orjson.dumps({"resident_id": home.resident_id}))
-        await redis.publish(ROUTINE_SCORE_CHANNEL, b"not json")  # ignored, nothing breaks
+        request = orjson.dumps({"resident_id": home.resident_id})
+        # Channels are shared by all databases of a Redis server: a request of a deployment
+        # (or a test run) on another database is not this one's.
+        # (the bare name is what every deployment used before channels carried a database)
+        database = int(redis.connection_pool.connection_kwargs.get("db", 0))
+        for elsewhere in (
+            ROUTINE_SCORE_CHANNEL,
+            database_channel(ROUTINE_SCORE_CHANNEL, database + 1),
+        ):
+            await redis.publish(elsewhere, request)
+        await asyncio.sleep(1.0)
+        assert await alerts_of(engine, home.resident_id) == []
+        await redis.publish(channel(redis, ROUTINE_SCORE_CHANNEL), request)
+        await redis.publish(channel(redis, ROUTINE_SCORE_CHANNEL), b"not json")  # ignored
         alerts = await wait_until(lambda: alerts_of(engine, home.resident_id))
         assert alerts[0]["kind"] == "routine_deviation"
         assert "no movement anywhere since 10:" in alerts[0]["explanation"]

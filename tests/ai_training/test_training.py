@@ -25,6 +25,7 @@ from sst_core.const import ROUTINE_MODELS_CHANNEL
 from sst_core.features import FEATURE_VERSION
 from sst_core.objects import open_store
 from sst_core.routine_model import RoutineModel
+from sst_core.streams import channel
 from tests.factories import HomeFixture, make_home
 from tests.routine_history import local_midnight, write_history
 
@@ -65,7 +66,7 @@ async def test_train_registers_promotes_and_rolls_back(
     end = local_midnight(END_DAY, trained_home.timezone)
     rid = trained_home.resident_id
     pubsub = redis.pubsub()
-    await pubsub.subscribe(ROUTINE_MODELS_CHANNEL)
+    await pubsub.subscribe(channel(redis, ROUTINE_MODELS_CHANNEL))
     seen: list[str] = []
     results = await train_residents(
         [rid], settings=settings, end=end, promote=True, progress=lambda r: seen.append(r.status)
