@@ -16,6 +16,7 @@ cat <<MSG
     daughter@sst.demo  guardian of Kim Young-ja
 
   Inject a fall:  make fall   (as the simulator's broker account, sst-sim)
+  E-mail it sends: var/mail/ (a local mailbox, sst-mailbox; nothing leaves this machine)
   Ctrl-C stops everything.
 
 MSG
