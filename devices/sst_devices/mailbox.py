@@ -43,7 +43,7 @@ class Keep:
             content = str(content).encode()
         stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
         path = self.folder / f"{stamp}-{next(self._numbers):05d}.eml"
-        path.write_bytes(content)
+        await asyncio.to_thread(path.write_bytes, content)
         self.kept.append(path)
         message = message_from_bytes(content)
         subject = str(make_header(decode_header(message.get("Subject", ""))))
@@ -52,8 +52,7 @@ class Keep:
 
 
 async def serve(host: str, port: int, folder: Path, stop: asyncio.Event) -> None:
-    """Accept mail on host:port until `stop` is set."""
-    folder.mkdir(parents=True, exist_ok=True)
+    """Accept mail on host:port until `stop` is set (`folder` must exist)."""
     handler = Keep(folder)
     loop = asyncio.get_running_loop()
     server = await loop.create_server(lambda: SMTP(handler, hostname=host), host, port)
@@ -74,6 +73,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     setup_logging("INFO")
     logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd's line per command
+    args.folder.mkdir(parents=True, exist_ok=True)
 
     async def run() -> None:
         stop = asyncio.Event()

@@ -28,7 +28,7 @@ async def test_mail_is_kept_in_the_folder_and_logged(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="sst.devices.mailbox")
-    port, folder, stop = free_port(), tmp_path / "mail", asyncio.Event()
+    port, folder, stop = free_port(), tmp_path, asyncio.Event()
     server = asyncio.create_task(serve("127.0.0.1", port, folder, stop))
     try:
         for _ in range(100):
