@@ -65,6 +65,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--start", type=_moment_ms, default=None, help="simulated start (ISO)")
     parser.add_argument("--once", action="store_true", help="send the --window before --start")
     parser.add_argument("--window", type=float, default=60.0, help="minutes in a --once burst")
+    parser.add_argument(
+        "--backfill-hours",
+        type=float,
+        default=0.0,
+        help="first send the homes' life of these hours before the start, at once",
+    )
     parser.add_argument("--seed", type=int, default=None, help="overrides SST_SIM_SEED")
     commands = parser.add_subparsers(dest="command")
     event = commands.add_parser("event", help="publish one urgent event for a hub now")
@@ -188,7 +194,19 @@ def simulate(settings: DevicesSettings, args: argparse.Namespace) -> int:
             start_ms = args.start
             if start_ms is None:
                 start_ms = default_start_ms(_now_ms(), args.speed, args.duration)
-            sent = run_clock(
+            sent = 0
+            if args.backfill_hours > 0:
+                # A platform started mid-morning would otherwise judge a morning it never
+                # saw: "not up yet", for every resident, on the first start of the day.
+                since_ms = start_ms - int(args.backfill_hours * 3_600_000)
+                sent = publish_window(agents, homes, since_ms, start_ms, seed)
+                log.info(
+                    "sent %d readings of the %g hours before %s",
+                    sent,
+                    args.backfill_hours,
+                    _iso(start_ms),
+                )
+            sent += run_clock(
                 agents,
                 homes,
                 start_ms=start_ms,

@@ -131,3 +131,28 @@ async def test_unknown_hub_is_an_error_not_a_silent_run(home: HomeFixture) -> No
     done = await sst_sim("--once", "--hub", "no-such-hub-anywhere")
     assert done.returncode == 1
     assert "no hubs found" in done.stderr
+
+
+async def test_backfill_sends_the_hours_before_then_goes_on_live(
+    engine: AsyncEngine, home: HomeFixture, listen: type[Listener]
+) -> None:
+    listener = listen(hub_topic(home.hub_serial, "telemetry"))
+    began_ms = int(time.time() * 1000)
+    try:
+        done = await sst_sim(
+            "--backfill-hours", "3", "--duration", "2", "--seed", "4", "--hub", home.hub_serial
+        )
+    finally:
+        clear_retained(hub_topic(home.hub_serial, "status"))
+    ended_ms = int(time.time() * 1000)
+    assert done.returncode == 0, done.stderr
+    published = telemetry(listener.quiet(1.0), home.hub_serial)
+    [sim_home] = await load_homes(engine, [home.hub_serial])
+    # The three hours before the start, exactly the home's life then (the start is a few
+    # hundred ms after `began_ms`: compare what lies well inside the window).
+    inside = [r for r in published if r[1] < began_ms - 1000]
+    expected = readings_between(sim_home, began_ms - 3 * 3600 * 1000 + 5000, began_ms - 1000, 4)
+    assert len(expected) >= 30  # temperatures every 5 minutes at least
+    assert set(expected) <= set(inside)
+    assert min(t for _, t, _ in published) >= began_ms - 3 * 3600 * 1000 - 5000
+    assert max(t for _, t, _ in published) <= ended_ms
