@@ -8,6 +8,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,6 +21,7 @@ from sst_ai_inference.settings import InferenceSettings
 from sst_core.const import ALERTS_STREAM, INFERENCE_GROUP, READINGS_STREAM, URGENT_STREAM
 from sst_core.domain import URGENT_SENSOR_KINDS
 from sst_core.messages import AlertMessage, StoredReading, datetime_to_ms, encode_readings_entry
+from sst_core.objects import LocalStore
 from sst_core.streams import ensure_group
 from tests.factories import HomeFixture
 
@@ -115,6 +117,12 @@ async def announcements(redis: Redis, alert_id: int) -> list[AlertMessage]:
     entries = await redis.xrange(ALERTS_STREAM) or []
     messages = [AlertMessage.from_stream(fields) for _, fields in entries if fields]
     return [m for m in messages if m.id == alert_id]
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> LocalStore:
+    """A local object store of this test (where routine-model artifacts go)."""
+    return LocalStore(tmp_path / "objects")
 
 
 @pytest.fixture

@@ -6,106 +6,37 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
-import asyncpg
 import orjson
 import pytest
 from redis.asyncio import Redis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from sst_ai_inference.clock import DrivenClock, to_ms
-from sst_ai_inference.directory import Directory
-from sst_ai_inference.routine import (
-    ROUTINE_SCORE_CHANNEL,
-    ResidentScore,
-    RoutineScorer,
-)
+from sst_ai_inference.clock import to_ms
+from sst_ai_inference.routine import ROUTINE_SCORE_CHANNEL, ResidentScore
 from sst_ai_inference.routine_round import CHUNK_KEY, ROUND_KEY
-from sst_ai_inference.settings import InferenceSettings
-from sst_ai_training import registry
-from sst_ai_training.fit import fit_model
 from sst_core.const import database_channel
-from sst_core.features import FEATURE_VERSION, history_days
+from sst_core.features import FEATURE_VERSION
 from sst_core.objects import LocalStore
-from sst_core.routine_model import RoutineModel
 from sst_core.streams import channel
 from sst_core.texts import AlertText, Text, english
 from tests.ai_inference.conftest import RunService, alerts_of, announcements, wait_until
-from tests.factories import HomeFixture, make_home
-from tests.routine_history import history_events, local_midnight, write_history
-
-TODAY = date(2026, 11, 10)  # a Tuesday
-HISTORY_DAYS = 28
-
-
-def at(home: HomeFixture, hhmm: str, day: date = TODAY) -> datetime:
-    """A local wall-clock time of the home, as an aware datetime."""
-    hour, minute = (int(x) for x in hhmm.split(":"))
-    return local_midnight(day, home.timezone) + timedelta(hours=hour, minutes=minute)
-
-
-def own_model(home: HomeFixture, *, population: bool = False, seed: int = 1) -> RoutineModel:
-    """A model fitted (as training does) on four simulated weeks of a home before TODAY."""
-    first = TODAY - timedelta(days=HISTORY_DAYS + 1)
-    events = history_events(home, first, HISTORY_DAYS + 1, seed=seed)
-    records = list(history_days(events, ZoneInfo(home.timezone)))
-    if population:
-        return fit_model(records, resident_id=None, prior="population")
-    return fit_model(records, resident_id=home.resident_id)
-
-
-async def publish_version(
-    database_url: str,
-    redis: Redis,
-    store: LocalStore,
-    resident_id: int | None,
-    artifact: bytes,
-    *,
-    feature_version: int = FEATURE_VERSION,
-    write: bool = True,
-) -> int:
-    """Store an artifact, register it and promote it (announced on Redis); its version."""
-    key = f"routine-models/test/{uuid.uuid4().hex}.json"
-    if write:
-        store.put(key, artifact)
-    conn = await asyncpg.connect(database_url.replace("postgresql+asyncpg://", "postgresql://"))
-    try:
-        version = await registry.register(
-            conn,
-            resident_id=resident_id,
-            feature_version=feature_version,
-            artifact_key=key,
-            data_start=None,
-            data_end=None,
-            days=HISTORY_DAYS,
-            metrics={},
-            library_versions={},
-        )
-        await registry.promote(conn, redis, resident_id, version.version)
-    finally:
-        await conn.close()
-    return version.version
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> LocalStore:
-    """A local object store of this test."""
-    return LocalStore(tmp_path / "objects")
-
-
-def scorer_for(
-    engine: AsyncEngine, redis: Redis, store: LocalStore, **overrides: Any
-) -> RoutineScorer:
-    """A routine scorer on the test database, reading artifacts from `store`."""
-    settings = InferenceSettings(consumer_name=f"test-{uuid.uuid4().hex[:6]}", **overrides)
-    return RoutineScorer(
-        settings=settings, engine=engine, redis=redis, directory=Directory(engine), store=store
-    )
+from tests.ai_inference.routine_setup import (
+    TODAY,
+    at,
+    holds_model,
+    judged,
+    judged_at,
+    own_model,
+    publish_version,
+    scorer_for,
+)
+from tests.factories import make_home
+from tests.routine_history import write_history
 
 
 async def test_a_still_morning_raises_one_explained_alert(
@@ -314,17 +245,8 @@ async def test_on_demand_scoring_over_redis(
     await write_history(database_url, home, yesterday, 2, until=at(home, "10:30"), alive_until=now)
     await publish_version(database_url, redis, store, home.resident_id, own_model(home).to_json())
     # Rounds far apart: only the request can score her. The clock is the test's "now".
-    scorer = RoutineScorer(
-        settings=InferenceSettings(
-            consumer_name=f"test-{uuid.uuid4().hex[:6]}",
-            routine_interval_s=3600.0,
-            routine_sync_s=3600.0,
-        ),
-        engine=engine,
-        redis=redis,
-        directory=Directory(engine),
-        store=store,
-        clock=now.timestamp,
+    scorer = scorer_for(
+        engine, redis, store, clock=now.timestamp, routine_interval_s=3600.0, routine_sync_s=3600.0
     )
     # Another process planned this round and claimed its only chunk.
     slot = int(now.timestamp() // 3600)
@@ -334,7 +256,7 @@ async def test_on_demand_scoring_over_redis(
     stop = asyncio.Event()
     task = asyncio.create_task(scorer.run(stop))
     try:
-        await wait_until(lambda: _holds_any(scorer, home.resident_id))
+        await wait_until(lambda: holds_model(scorer, home.resident_id))
         assert await alerts_of(engine, home.resident_id) == []  # no round ran
         request = orjson.dumps({"resident_id": home.resident_id})
         # Channels are shared by all databases of a Redis server: a request of a deployment
@@ -356,10 +278,6 @@ async def test_on_demand_scoring_over_redis(
     finally:
         stop.set()
         await asyncio.wait_for(task, timeout=10)
-
-
-async def _holds_any(scorer: RoutineScorer, resident_id: int) -> bool:
-    return resident_id in scorer.models
 
 
 async def test_a_round_keeps_each_scored_resident_s_risk_and_prunes_old_ones(
@@ -426,20 +344,13 @@ async def test_on_a_driven_clock_a_round_scores_at_each_time_a_replay_appends(
     await write_history(database_url, home, TODAY - timedelta(days=1), 2, until=times[-1])
     await publish_version(database_url, redis, store, home.resident_id, own_model(home).to_json())
     key = f"test:clock:{uuid.uuid4().hex}"
-    settings = InferenceSettings(
-        consumer_name=f"test-{uuid.uuid4().hex[:6]}",
-        routine_interval_s=600.0,
-        clock_key=key,
-        clock_block_s=0.2,
-    )
-    scorer = RoutineScorer(
-        settings=settings,
-        engine=engine,
-        redis=redis,
-        directory=Directory(engine),
-        store=store,
+    scorer = scorer_for(
+        engine,
+        redis,
+        store,
         clock=lambda: 0.0,  # the wall clock is never asked: 1970 would score nobody
-        driven=DrivenClock(redis, key, settings.clock_block_s),
+        clock_key=key,
+        routine_interval_s=600.0,
     )
     sql = "SELECT at FROM risk_scores WHERE resident_id = :r ORDER BY at"
 
@@ -447,26 +358,18 @@ async def test_on_a_driven_clock_a_round_scores_at_each_time_a_replay_appends(
         async with engine.connect() as conn:
             return [r.at for r in await conn.execute(text(sql), {"r": home.resident_id})]
 
-    async def judged() -> int | None:
-        newest: Any = await redis.xrevrange(f"{key}:routine", count=1)
-        return int(newest[0][1][b"ms"]) if newest else None
-
     stop = asyncio.Event()
     task = asyncio.create_task(scorer.run(stop))
     try:
-        await wait_until(lambda: _holds_any(scorer, home.resident_id))
+        await wait_until(lambda: holds_model(scorer, home.resident_id))
         await asyncio.sleep(0.5)
         assert await scored_at() == []  # no time set yet: nothing judged
         await redis.xadd(key, {"ms": to_ms(times[0])})
-        assert await wait_until(judged) == to_ms(times[0])
+        assert await wait_until(lambda: judged(redis, key)) == to_ms(times[0])
         for moment in times[1:]:  # two at once: a round at each, in order
             await redis.xadd(key, {"ms": to_ms(moment)})
-        await wait_until(lambda: _judged_at(judged, to_ms(times[-1])))
+        await wait_until(lambda: judged_at(redis, key, to_ms(times[-1])))
         assert await scored_at() == times
     finally:
         stop.set()
         await asyncio.wait_for(task, timeout=10)
-
-
-async def _judged_at(judged: Any, ms: int) -> bool:
-    return bool(await judged() == ms)

@@ -8,8 +8,7 @@ home's events sorted in Python.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import asyncpg
@@ -20,7 +19,7 @@ from sst_ai_inference.routine import score_one
 from sst_ai_inference.routine_readings import FETCH_HOURS, carry_from_ms, fetch_today
 from sst_core.features import FEATURE_SENSORS, Event
 from sst_core.objects import LocalStore
-from tests.ai_inference.test_routine import own_model, publish_version, scorer_for
+from tests.ai_inference.routine_setup import TODAY, own_model, publish_version, scorer_for
 from tests.factories import HomeFixture, make_home
 from tests.routine_history import KINDS, write_history
 
@@ -38,7 +37,6 @@ SELECT resident_id, max(time) AS last FROM readings
 WHERE resident_id = ANY($1::integer[]) AND time >= $2 AND time <= $3
 GROUP BY resident_id
 """
-TODAY = date(2026, 11, 10)
 NOW = datetime(2026, 11, 10, 15, 40, tzinfo=UTC)
 
 
@@ -72,10 +70,9 @@ async def test_one_query_reads_and_scores_like_a_row_per_reading(
     database_url: str,
     engine: AsyncEngine,
     redis: Redis,
-    tmp_path: Path,
+    store: LocalStore,
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
-    store = LocalStore(tmp_path / "objects")
     zones = ("Asia/Seoul", "Europe/London", "America/New_York")
     homes = [await make_home(sessionmaker, timezone=zone) for zone in zones]
     for seed, home in enumerate(homes[:2], start=1):

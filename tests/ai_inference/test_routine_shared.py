@@ -7,6 +7,7 @@ import asyncio
 import dataclasses
 import uuid
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 import orjson
@@ -15,35 +16,31 @@ from redis.asyncio import Redis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from sst_ai_inference.clock import DrivenClock, to_ms
-from sst_ai_inference.directory import Directory
+from sst_ai_inference.clock import to_ms
 from sst_ai_inference.routine import LoadedModel, ResidentScore, RoutineScorer
 from sst_ai_inference.routine_round import CHUNK_KEY, FINISHED_KEY, ROUND_KEY
-from sst_ai_inference.settings import InferenceSettings
 from sst_ai_inference.trend_watch import TREND_KEY
 from sst_core.objects import LocalStore
 from tests.ai_inference.conftest import alerts_of, wait_until
-from tests.ai_inference.test_routine import TODAY, at, own_model, publish_version, store
+from tests.ai_inference.routine_setup import (
+    TODAY,
+    at,
+    holds_model,
+    judged_at,
+    own_model,
+    publish_version,
+    scorer_for,
+)
 from tests.ai_inference.test_trend import fitted
 from tests.factories import HomeFixture, make_home
 from tests.routine_history import local_midnight, write_history
-
-__all__ = ["store"]  # the fixture, used by name
 
 INTERVAL_S = 600.0
 
 
 def scorer(engine: AsyncEngine, redis: Redis, store: LocalStore, **overrides: Any) -> RoutineScorer:
-    """One inference process's routine scorer (its own name and directory)."""
-    settings = InferenceSettings(consumer_name=f"test-{uuid.uuid4().hex[:6]}", **overrides)
-    return RoutineScorer(
-        settings=settings,
-        engine=engine,
-        redis=redis,
-        directory=Directory(engine),
-        store=store,
-        clock=lambda: 0.0,  # each round is given its time
-    )
+    """One inference process's routine scorer; each round is given its time."""
+    return scorer_for(engine, redis, store, clock=lambda: 0.0, **overrides)
 
 
 async def homes_with_prior(
@@ -143,26 +140,12 @@ async def test_on_a_driven_clock_the_replay_waits_for_every_process_s_chunks(
     # Slots of their own: the round keys of the other tests' rounds stay in Redis.
     times = [at(homes[0], "16:10"), at(homes[0], "16:20"), at(homes[0], "16:30")]
     key = f"test:clock:{uuid.uuid4().hex}"
-    processes = []
-    for _ in range(2):
-        settings = InferenceSettings(
-            consumer_name=f"test-{uuid.uuid4().hex[:6]}",
-            routine_interval_s=INTERVAL_S,
-            routine_chunk_size=1,
-            clock_key=key,
-            clock_block_s=0.2,
+    processes = [
+        scorer(
+            engine, redis, store, clock_key=key, routine_interval_s=INTERVAL_S, routine_chunk_size=1
         )
-        processes.append(
-            RoutineScorer(
-                settings=settings,
-                engine=engine,
-                redis=redis,
-                directory=Directory(engine),
-                store=store,
-                clock=lambda: 0.0,
-                driven=DrivenClock(redis, key, settings.clock_block_s),
-            )
-        )
+        for _ in range(2)
+    ]
 
     # The second process keeps its chunks' scores slowly: the first runs out of chunks to
     # claim while the second still works, and must not say the round is done before it.
@@ -174,32 +157,19 @@ async def test_on_a_driven_clock_the_replay_waits_for_every_process_s_chunks(
 
     monkeypatch.setattr(processes[1], "_keep", slow_keep)
 
-    async def judged() -> int | None:
-        newest: Any = await redis.xrevrange(f"{key}:routine", count=1)
-        return int(newest[0][1][b"ms"]) if newest else None
-
     stop = asyncio.Event()
     tasks = [asyncio.create_task(p.run(stop)) for p in processes]
     try:
         for process in processes:
-            await wait_until(lambda p=process: _holds_prior(p))  # type: ignore[misc]
+            await wait_until(partial(holds_model, process, None))
         for moment in times:
             await redis.xadd(key, {"ms": to_ms(moment)})
-            assert await wait_until(lambda m=moment: _judged_at(judged, to_ms(m))) == to_ms(moment)  # type: ignore[misc]
+            assert await wait_until(partial(judged_at, redis, key, to_ms(moment))) == to_ms(moment)
             # Said done by either process only once every chunk of the round is scored.
             assert await rows_at(engine, homes, moment) == {h.resident_id: 1 for h in homes}
     finally:
         stop.set()
         await asyncio.wait_for(asyncio.gather(*tasks), timeout=10)
-
-
-async def _holds_prior(process: RoutineScorer) -> bool:
-    return None in process.models
-
-
-async def _judged_at(judged: Any, ms: int) -> int | None:
-    value = await judged()
-    return value if value == ms else None
 
 
 async def test_a_shared_round_watches_each_resident_s_trend_in_one_process(

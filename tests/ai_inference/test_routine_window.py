@@ -3,8 +3,7 @@ whole FETCH_HOURS window (the query before the narrowing, kept here as the refer
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import asyncpg
@@ -15,7 +14,7 @@ from sst_ai_inference.routine import score_one
 from sst_ai_inference.routine_readings import FETCH_HOURS, carry_from_ms
 from sst_core.features import FEATURE_SENSORS, Event
 from sst_core.objects import LocalStore
-from tests.ai_inference.test_routine import own_model, publish_version, scorer_for
+from tests.ai_inference.routine_setup import TODAY, own_model, publish_version, scorer_for
 from tests.factories import make_home
 from tests.routine_history import write_history
 
@@ -29,17 +28,15 @@ LEFT JOIN rooms rm ON rm.id = s.room_id
 WHERE r.resident_id = ANY($1::integer[]) AND r.time >= $2 AND r.time <= $3
   AND s.kind = ANY($4::text[])
 """
-TODAY = date(2026, 11, 10)
 
 
 async def test_narrow_fetch_scores_like_the_whole_window(
     database_url: str,
     engine: AsyncEngine,
     redis: Redis,
-    tmp_path: Path,
+    store: LocalStore,
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
-    store = LocalStore(tmp_path / "objects")
     zones = ("Asia/Seoul", "Europe/London", "America/New_York", "Pacific/Auckland")
     homes = [await make_home(sessionmaker, timezone=zone) for zone in zones]
     # One moment in UTC: a different local hour in each home (night in one, day in another).
