@@ -24,66 +24,37 @@ import json
 import statistics
 import sys
 import time
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import asyncpg
+from detect_score_db import add_database_arguments, bench_db, bench_now, loaded_scorer
 from redis.asyncio import Redis
-from sqlalchemy.engine import make_url
 
-from sst_ai_inference.directory import Directory
-from sst_ai_inference.routine import RoutineScorer
 from sst_ai_inference.routine_round import CHUNK_KEY, FINISHED_KEY, ROUND_KEY
-from sst_ai_inference.settings import InferenceSettings
-from sst_core.db.cli import DbCliSettings
-from sst_core.db.session import make_engine
 
 INTERVAL_S = 600.0
 
 
-def _db(database: str) -> DbCliSettings:
-    base = DbCliSettings()
-    url = make_url(base.database_url).set(database=database)
-    return DbCliSettings(database_url=url.render_as_string(hide_password=False))
-
-
-async def bench_now(db: DbCliSettings) -> datetime:
-    """The "now" of the bench database (its readings end there)."""
-    conn = await asyncpg.connect(db.asyncpg_dsn)
+async def database_now(database: str) -> datetime:
+    """The "now" of the bench database `database`."""
+    conn = await asyncpg.connect(bench_db(database).asyncpg_dsn)
     try:
-        now = await conn.fetchval("SELECT now FROM bench_train_run")
+        return await bench_now(conn)
     finally:
         await conn.close()
-    return now.astimezone(UTC)
 
 
 async def worker(args: argparse.Namespace) -> None:
     """One inference process: load the models, then one shared round per "go" line."""
-    db = _db(args.database)
-    now = await bench_now(db)
-    settings = InferenceSettings(
-        _env_file=None,
-        database_url=db.database_url,
-        redis_url=args.redis_url,
-        object_store="local",
-        object_store_dir=args.store_dir,
+    now = await database_now(args.database)
+    async with loaded_scorer(
+        args,
         consumer_name=f"bench-{args.worker}",
+        clock=now.timestamp,
         routine_interval_s=INTERVAL_S,
         routine_chunk_size=args.chunk_size,
-    )
-    engine = make_engine(db.database_url, pool_size=2)
-    redis = Redis.from_url(settings.redis_url)
-    try:
-        directory = Directory(engine)
-        scorer = RoutineScorer(
-            settings=settings,
-            engine=engine,
-            redis=redis,
-            directory=directory,
-            clock=now.timestamp,
-        )
-        await scorer.sync()
-        await directory.refresh()
+    ) as scorer:
         print(f"ready {len(scorer.models)}", flush=True)
         while (await asyncio.to_thread(sys.stdin.readline)).strip() == "go":
             scorer._round_done = None  # the parent cleared the round: take part again
@@ -91,9 +62,6 @@ async def worker(args: argparse.Namespace) -> None:
             scored = await scorer._round(INTERVAL_S, now)
             took, cpu = time.perf_counter() - started, time.process_time() - cpu
             print(f"done {scored} {took:.4f} {cpu:.4f}", flush=True)
-    finally:
-        await redis.aclose()
-        await engine.dispose()
 
 
 def load_average() -> str:
@@ -110,9 +78,7 @@ async def clear_round(redis: Redis, slot: int) -> None:
 
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--database", default="sst_bench_train")
-    parser.add_argument("--store-dir", type=Path, required=True)
-    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/11")
+    add_database_arguments(parser)
     parser.add_argument("--processes", type=int, default=2, help="inference processes")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument(
@@ -128,8 +94,7 @@ async def main() -> None:
         await worker(args)
         return
 
-    db = _db(args.database)
-    now = await bench_now(db)
+    now = await database_now(args.database)
     slot = int(now.timestamp() // INTERVAL_S)
     common = [
         *("--database", args.database, "--store-dir", str(args.store_dir)),
