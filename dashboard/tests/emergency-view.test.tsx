@@ -9,7 +9,9 @@ import type { Robot, RobotCommand, VideoSessionSummary } from "../src/types";
 import { RobotControls } from "../src/views/RobotControls";
 import { EmergencyPanel } from "../src/views/EmergencyPanel";
 import { VideoPart } from "../src/views/VideoPart";
+import { mountRoot, unmountRoot } from "./dom";
 import { makeAlert, makeResident } from "./fixtures";
+import { settle, waiting } from "./wait";
 
 const ROBOT: Robot = {
   id: 5,
@@ -63,25 +65,16 @@ function standIn(refuse: string | null, record: VideoSessionSummary[] = []) {
   return { controller: controller as unknown as DashboardController, sent, emit, listeners, recordCalls };
 }
 
-const settle = () => new Promise((resolve) => setTimeout(resolve, 20));
+const waitFor = waiting({ shown: () => root.textContent });
 
-async function waitFor(check: () => boolean, what: string): Promise<void> {
-  const start = Date.now();
-  while (!check()) {
-    if (Date.now() - start > 2000) throw new Error(`timed out waiting for ${what}: ${root.textContent}`);
-    await settle();
-  }
-}
 let root: HTMLElement;
 
 beforeEach(() => {
-  root = document.createElement("div");
-  document.body.append(root);
+  root = mountRoot();
 });
 
 afterEach(() => {
-  render(null, root);
-  root.remove();
+  unmountRoot(root);
   setLocale("en");
 });
 

@@ -8,6 +8,8 @@ import { setLocale } from "../src/i18n";
 import { formatBytes, recordingLine } from "../src/state/video";
 import type { VideoRecording } from "../src/types";
 import { Recordings } from "../src/views/Recordings";
+import { mountRoot, unmountRoot } from "./dom";
+import { settle } from "./wait";
 
 const NOW = new Date("2026-11-23T09:00:00Z");
 
@@ -101,15 +103,9 @@ describe("ApiClient.videoRecordingFile", () => {
 describe("Recordings", () => {
   let root: HTMLElement;
   beforeEach(() => {
-    root = document.createElement("div");
-    document.body.append(root);
+    root = mountRoot();
   });
-  afterEach(() => {
-    render(null, root);
-    root.remove();
-  });
-
-  const settle = () => new Promise((resolve) => setTimeout(resolve, 20));
+  afterEach(() => unmountRoot(root));
 
   function controllerWith(file: () => Promise<Blob>) {
     const asked: [number, number][] = [];

@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { connectLive, type ConnectionStatus, type LiveConnection } from "../src/socket";
 import type { Alert } from "../src/types";
 import { makeAlert } from "./fixtures";
+import { waiting } from "./wait";
 
 const GOOD_TOKEN = "good-token";
 
@@ -31,13 +32,7 @@ async function stopBackend(backend: Backend): Promise<void> {
   await new Promise<void>((resolve) => backend.io.close(() => resolve()));
 }
 
-async function waitFor(check: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const start = Date.now();
-  while (!check()) {
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
+const waitFor = waiting({ timeoutMs: 5000 }); // a real server, real reconnections
 
 const open: LiveConnection[] = [];
 const backends: Backend[] = [];

@@ -7,7 +7,9 @@ import { DashboardController } from "../src/controller";
 import type { LiveOptions } from "../src/socket";
 import type { Alert, TimelineEvent } from "../src/types";
 import { App } from "../src/views/App";
+import { mountRoot, unmountRoot } from "./dom";
 import { json, makeAlert, makeLogin, makeResident, MemoryStorage } from "./fixtures";
+import { waiting } from "./wait";
 
 const PASSWORD = "correct horse";
 
@@ -96,24 +98,13 @@ beforeEach(() => {
       return { socket: null as never, close: () => undefined };
     },
   });
-  root = document.createElement("div");
-  document.body.append(root);
+  root = mountRoot();
   render(<App controller={controller} />, root);
 });
 
-afterEach(() => {
-  render(null, root);
-  root.remove();
-});
+afterEach(() => unmountRoot(root));
 
-async function waitFor<T>(find: () => T | null | undefined | false, what: string): Promise<T> {
-  for (let i = 0; i < 200; i++) {
-    const found = find();
-    if (found) return found;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+const waitFor = waiting({ everyMs: 10 });
 
 function type(input: HTMLInputElement | HTMLTextAreaElement, value: string) {
   input.value = value;
