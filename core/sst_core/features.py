@@ -219,17 +219,15 @@ class DayState:
     _first_up: float | None = None  # first activity outside bedroom/bathroom after 04:00
     _up_ts: int | None = None  # when the resident got up today (bed exit, or first up)
     _recent: deque[int] = field(default_factory=deque)
-    # Time away from home, in ms, summed since the history began; and that sum when the
-    # kitchen, the bathroom were last used and at the wake-up. Nobody cooks at home while
-    # out: "minutes without the kitchen" counts only minutes at home.
+    # Time away from home, in ms, summed since the history began, and likewise the silences
+    # at home longer than SILENT_AFTER_MIN; and both sums, (away, silent), when the kitchen,
+    # the bathroom were last used and at the wake-up. Nobody cooks at home while out:
+    # "minutes without the kitchen" counts only minutes at home.
     _out_total_ms: int = 0
-    _out_at_kitchen: int = 0
-    _out_at_bathroom: int = 0
-    _out_at_up: int = 0
-    # Likewise the silences at home longer than SILENT_AFTER_MIN, summed.
     _silent_total_ms: int = 0
-    _silent_at_kitchen: int = 0
-    _silent_at_up: int = 0
+    _at_kitchen: tuple[int, int] = (0, 0)
+    _at_bathroom: tuple[int, int] = (0, 0)
+    _at_up: tuple[int, int] = (0, 0)
 
     def next_day(self) -> DayState:
         """A fresh state for the following day, carrying what spans midnight."""
@@ -244,10 +242,9 @@ class DayState:
             door_ts=self.door_ts,
             _recent=self._recent,
             _out_total_ms=self._out_total_ms,
-            _out_at_kitchen=self._out_at_kitchen,
-            _out_at_bathroom=self._out_at_bathroom,
             _silent_total_ms=self._silent_total_ms,
-            _silent_at_kitchen=self._silent_at_kitchen,
+            _at_kitchen=self._at_kitchen,
+            _at_bathroom=self._at_bathroom,
         )
 
     def add(self, event: Event, minute: float | None = None) -> None:
@@ -281,22 +278,21 @@ class DayState:
             if _gap_min(self.last_kitchen_ts, event.ts) >= KITCHEN_VISIT_GAP_MIN:
                 self.kitchen_visits += 1
             self.last_kitchen_ts, self.last_kitchen_minute = event.ts, minute
-            self._out_at_kitchen = self._out_total_ms
-            self._silent_at_kitchen = self._silent_total_ms
+            self._at_kitchen = (self._out_total_ms, self._silent_total_ms)
         elif room == _BATHROOM:
             if _gap_min(self.last_bathroom_ts, event.ts) >= BATHROOM_VISIT_GAP_MIN:
                 self.bathroom_visits += 1
                 if self.wake is None and self._exit is None and minute < WAKE_LATEST_MIN:
                     self.night_bathroom_visits += 1
             self.last_bathroom_ts, self.last_bathroom_minute = event.ts, minute
-            self._out_at_bathroom = self._out_total_ms
+            self._at_bathroom = (self._out_total_ms, self._silent_total_ms)
         elif (
             room not in (_BEDROOM, None) and minute >= WAKE_EARLIEST_MIN and self._first_up is None
         ):
             self._first_up = minute
             if not self._seen_bed:
-                self._up_ts, self._out_at_up = event.ts, self._out_total_ms
-                self._silent_at_up = self._silent_total_ms
+                self._up_ts = event.ts
+                self._at_up = (self._out_total_ms, self._silent_total_ms)
         self.last_activity_ts, self.last_activity_minute = event.ts, minute
 
     def _silence(self, ts: int) -> int:
@@ -336,8 +332,7 @@ class DayState:
             now_ts is None or _gap_min(self._exit[0], now_ts) >= WAKE_STAY_UP_MIN
         ):
             self._up_ts, self.wake = self._exit
-            self._out_at_up = self._out_total_ms
-            self._silent_at_up = self._silent_total_ms
+            self._at_up = (self._out_total_ms, self._silent_total_ms)
             self._exit = None
         if self._entry is not None and (now_ts is None or _gap_min(self._entry[0], now_ts) >= 60):
             self.sleep_onset = self._entry[1]
@@ -367,10 +362,10 @@ class DayState:
             night_bathroom_visits=float(self.night_bathroom_visits),
             since_last_activity=0.0 if out_now else _since(self.last_activity_ts, now_ts, minute),
             since_last_kitchen=self._since_up(
-                self.last_kitchen_ts, self._out_at_kitchen, self._silent_at_kitchen, now_ts, out_now
+                self.last_kitchen_ts, self._at_kitchen, now_ts, out_now, silences=True
             ),
             since_last_bathroom=self._since_up(
-                self.last_bathroom_ts, self._out_at_bathroom, None, now_ts, out_now
+                self.last_bathroom_ts, self._at_bathroom, now_ts, out_now, silences=False
             ),
             # Wall-clock minute of the last use today (NaN: none today), for the words: the
             # "since" features above leave out time away, so they cannot say when.
@@ -386,25 +381,26 @@ class DayState:
     def _since_up(
         self,
         last_ts: int | None,
-        out_at_last: int,
-        silent_at_last: int | None,
+        at_last: tuple[int, int],
         now_ts: int,
         out_now: bool,
+        *,
+        silences: bool,
     ) -> float:
         """Minutes at home since `last_ts`, counted from the wake-up at most (0 before it).
 
         A kitchen unused all night says nothing; unused since getting up three hours ago does.
-        Time away does not count: lunch out is not a skipped meal. With `silent_at_last`
-        (the kitchen's), nor do silences longer than SILENT_AFTER_MIN (the one going on
-        included): a hub that was off is not a skipped meal.
+        Time away does not count: lunch out is not a skipped meal. With `silences` (the
+        kitchen's), nor do silences longer than SILENT_AFTER_MIN (the one going on
+        included): a hub that was off is not a skipped meal. `at_last`: the sums (away,
+        silent) at `last_ts`.
         """
         if self._up_ts is None:
             return 0.0
-        silences = silent_at_last is not None
         if last_ts is not None and last_ts >= self._up_ts:
-            since, out_before, silent_before = last_ts, out_at_last, silent_at_last or 0
+            since, (out_before, silent_before) = last_ts, at_last
         else:
-            since, out_before, silent_before = self._up_ts, self._out_at_up, self._silent_at_up
+            since, (out_before, silent_before) = self._up_ts, self._at_up
         away = self._out_total_ms - out_before
         if silences:
             away += self._silent_total_ms - silent_before
