@@ -19,7 +19,8 @@ import statistics
 import time
 
 import asyncpg
-from detect_score_db import add_database_arguments, bench_db, bench_now, loaded_scorer
+from bench_db import bench_settings
+from detect_score_db import add_database_arguments, bench_now, loaded_scorer
 
 from sst_ai_inference import routine
 
@@ -42,7 +43,7 @@ async def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     async with loaded_scorer(args, consumer_name="bench") as scorer:
-        side = await asyncpg.connect(bench_db(args.database).asyncpg_dsn)
+        side = await asyncpg.connect(bench_settings(args.database).asyncpg_dsn)
         try:
             own = await side.fetchval("SELECT pg_backend_pid()")
             now = await bench_now(side)

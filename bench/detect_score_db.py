@@ -13,13 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+from bench_db import bench_settings
 from redis.asyncio import Redis
-from sqlalchemy.engine import make_url
 
 from sst_ai_inference.directory import Directory
 from sst_ai_inference.routine import RoutineScorer
 from sst_ai_inference.settings import InferenceSettings
-from sst_core.db.cli import DbCliSettings
 from sst_core.db.session import make_engine
 
 
@@ -28,13 +27,6 @@ def add_database_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--database", default="sst_bench_train")
     parser.add_argument("--store-dir", type=Path, required=True)
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/11")
-
-
-def bench_db(database: str) -> DbCliSettings:
-    """The database settings of .env, on the bench database `database`."""
-    base = DbCliSettings()
-    url = make_url(base.database_url).set(database=database)
-    return DbCliSettings(database_url=url.render_as_string(hide_password=False))
 
 
 async def bench_now(conn: asyncpg.Connection) -> datetime:
@@ -53,7 +45,7 @@ async def loaded_scorer(
 ) -> AsyncIterator[RoutineScorer]:
     """A routine scorer on the bench database (its own engine and Redis client), every
     promoted model loaded and the directory read; closed on leaving the block."""
-    db = bench_db(args.database)
+    db = bench_settings(args.database)
     settings = InferenceSettings(
         _env_file=None,
         database_url=db.database_url,

@@ -28,7 +28,8 @@ from datetime import datetime
 from pathlib import Path
 
 import asyncpg
-from detect_score_db import add_database_arguments, bench_db, bench_now, loaded_scorer
+from bench_db import bench_settings
+from detect_score_db import add_database_arguments, bench_now, loaded_scorer
 from redis.asyncio import Redis
 
 from sst_ai_inference.routine_round import CHUNK_KEY, FINISHED_KEY, ROUND_KEY
@@ -38,7 +39,7 @@ INTERVAL_S = 600.0
 
 async def database_now(database: str) -> datetime:
     """The "now" of the bench database `database`."""
-    conn = await asyncpg.connect(bench_db(database).asyncpg_dsn)
+    conn = await asyncpg.connect(bench_settings(database).asyncpg_dsn)
     try:
         return await bench_now(conn)
     finally:

@@ -35,13 +35,19 @@ import shutil
 import statistics
 import tempfile
 import time
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import asyncpg
+from bench_db import (
+    add_resident_at_home,
+    bench_settings,
+    premake_partitions,
+    recreate_database,
+    template_days,
+)
 from redis.asyncio import Redis
-from sqlalchemy.engine import make_url
 
 from sst_ai_inference.directory import Directory
 from sst_ai_inference.routine import RoutineScorer, score_one
@@ -49,11 +55,9 @@ from sst_ai_inference.settings import InferenceSettings
 from sst_ai_training.pipeline import train_residents
 from sst_ai_training.settings import TrainingSettings
 from sst_backend.seed import STANDARD_LAYOUT
-from sst_core.db.cli import DbCliSettings, bootstrap
-from sst_core.db.migrate import upgrade
+from sst_core.db.cli import DbCliSettings
 from sst_core.db.session import make_engine
 from sst_core.features import FEATURE_SENSORS, Event
-from sst_devices.life import SimHome, SimSensor, day_readings
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "detect_train.json"
@@ -68,38 +72,6 @@ TRAIN_GOAL_S = 600.0
 SCORE_GOAL_PER_S = 1000.0
 
 
-def _settings(database: str) -> DbCliSettings:
-    base = DbCliSettings()
-    url = make_url(base.database_url).set(database=database)
-    return DbCliSettings(database_url=url.render_as_string(hide_password=False))
-
-
-async def create_database(settings: DbCliSettings, days: int) -> None:
-    """Drop and recreate the bench database, migrate it, and premake the partitions."""
-    name = make_url(settings.database_url).database
-    admin = await asyncpg.connect(settings.database_admin_url)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
-    await bootstrap(settings)
-    await asyncio.to_thread(upgrade, settings.database_url)
-    conn = await asyncpg.connect(settings.asyncpg_dsn)
-    try:
-        schema = await conn.fetchval(
-            "SELECT extnamespace::regnamespace::text FROM pg_extension WHERE extname='pg_partman'"
-        )
-        if schema:
-            await conn.execute(
-                f"SELECT {schema}.create_partition_time(current_schema() || '.readings', "
-                "ARRAY(SELECT generate_series(date_trunc('day', now()) - make_interval(days => $1),"
-                " now(), interval '1 day')))",
-                days + 2,
-            )
-    finally:
-        await conn.close()
-
-
 async def create_residents(
     conn: asyncpg.Connection, count: int
 ) -> list[tuple[int, str, dict[str, int]]]:
@@ -111,64 +83,16 @@ async def create_residents(
     async with conn.transaction():
         for i in range(count):
             zone = ZONES[i % len(ZONES)]
-            home = await conn.fetchval(
-                "INSERT INTO homes (facility_id, label, timezone) VALUES ($1, $2, $3) RETURNING id",
+            resident, sensors = await add_resident_at_home(
+                conn,
                 facility,
-                f"Flat {i}",
-                zone,
+                index=i,
+                zone=zone,
+                sensors=SENSORS,
+                hub_serial=f"bench-train-hub-{i}",
             )
-            resident = await conn.fetchval(
-                "INSERT INTO residents (facility_id, home_id, full_name, video_consent) "
-                "VALUES ($1, $2, $3, false) "
-                "RETURNING id",
-                facility,
-                home,
-                f"Resident {i}",
-            )
-            hub = await conn.fetchval(
-                "INSERT INTO hubs (home_id, serial, online) VALUES ($1, $2, true) RETURNING id",
-                home,
-                f"bench-train-hub-{i}",
-            )
-            rooms: dict[str, int] = {}
-            sensors: dict[str, int] = {}
-            for room, room_kind, key, kind in SENSORS:
-                if room not in rooms:
-                    rooms[room] = await conn.fetchval(
-                        "INSERT INTO rooms (home_id, name, kind) VALUES ($1, $2, $3) RETURNING id",
-                        home,
-                        room,
-                        room_kind,
-                    )
-                sensors[key] = await conn.fetchval(
-                    "INSERT INTO sensors (hub_id, room_id, key, kind) VALUES ($1, $2, $3, $4) "
-                    "RETURNING id",
-                    hub,
-                    rooms[room],
-                    key,
-                    kind,
-                )
             residents.append((resident, zone, sensors))
     return residents
-
-
-def template_days(
-    zone: str, templates: int, days: int, first: date
-) -> list[list[tuple[str, int, float]]]:
-    """Simulated days of `templates` residents: (key, ms after local midnight, value)."""
-    sensors = tuple(
-        SimSensor(key=k, kind=kd, room_kind=rk, room_name=rn) for rn, rk, k, kd in SENSORS
-    )
-    pool = []
-    for t in range(templates):
-        home = SimHome(hub_serial=f"train-template-{zone}-{t}", timezone=zone, sensors=sensors)
-        for d in range(days):
-            day = first + timedelta(days=d)
-            midnight = int(
-                datetime(day.year, day.month, day.day, tzinfo=ZoneInfo(zone)).timestamp() * 1000
-            )
-            pool.append([(k, ts - midnight, v) for k, ts, v in day_readings(home, day, seed=5)])
-    return pool
 
 
 async def load_history(
@@ -223,14 +147,20 @@ async def set_up(
     db: DbCliSettings, args: argparse.Namespace, now: datetime
 ) -> tuple[list[tuple[int, str, dict[str, int]]], int]:
     """A fresh bench database with the residents and their history; remembers `now`."""
-    await create_database(db, args.days)
+    await recreate_database(db)
+    await premake_partitions(db, args.days + 2)
     conn = await asyncpg.connect(db.asyncpg_dsn)
     try:
         residents = await create_residents(conn, args.residents)
     finally:
         await conn.close()
     first = now.date() - timedelta(days=args.days + 1)
-    pools = {zone: template_days(zone, args.templates, 28, first) for zone in ZONES}
+    pools = {
+        zone: template_days(
+            zone, args.templates, 28, first, sensors=SENSORS, serial_prefix="train-template", seed=5
+        )
+        for zone in ZONES
+    }
     rows = await load_history(db.asyncpg_dsn, residents, pools, args.days, now)
     conn = await asyncpg.connect(db.asyncpg_dsn)
     try:
@@ -294,7 +224,7 @@ async def main() -> None:
     if args.score_only and args.store_dir is None:
         parser.error("--score-only needs --store-dir: the folder of the models trained before")
 
-    db = _settings(args.database)
+    db = bench_settings(args.database)
     started = time.perf_counter()
     if args.reuse_db or args.score_only:
         now, residents, rows = await reuse_database(db)

@@ -34,14 +34,17 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 import httpx
-from sqlalchemy.engine import make_url
+from bench_db import (
+    add_resident_at_home,
+    bench_settings,
+    premake_partitions,
+    recreate_database,
+    template_days,
+)
 
 from sst_backend.auth.passwords import hash_password
 from sst_backend.seed import STANDARD_LAYOUT
 from sst_core.db import rollups
-from sst_core.db.cli import DbCliSettings, bootstrap
-from sst_core.db.migrate import upgrade
-from sst_devices.life import SimHome, SimSensor, day_readings
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "query.json"
@@ -53,38 +56,6 @@ SENSORS = [
 ]
 
 Row = tuple[datetime, int, int, float]
-
-
-def _settings(database: str) -> DbCliSettings:
-    base = DbCliSettings()
-    url = make_url(base.database_url).set(database=database)
-    return DbCliSettings(database_url=url.render_as_string(hide_password=False))
-
-
-async def create_database(settings: DbCliSettings, days: int) -> None:
-    """Drop and recreate the bench database, migrate it, and premake a year of partitions."""
-    name = make_url(settings.database_url).database
-    admin = await asyncpg.connect(settings.database_admin_url)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
-    await bootstrap(settings)
-    await asyncio.to_thread(upgrade, settings.database_url)
-    conn = await asyncpg.connect(settings.asyncpg_dsn)
-    try:
-        schema = await conn.fetchval(
-            "SELECT extnamespace::regnamespace::text FROM pg_extension WHERE extname='pg_partman'"
-        )
-        if schema:  # plain PostgreSQL: daily partitions for the whole year, not the default one
-            await conn.execute(
-                f"SELECT {schema}.create_partition_time(current_schema() || '.readings', "
-                "ARRAY(SELECT generate_series(date_trunc('day', now()) - make_interval(days => $1),"
-                " now(), interval '1 day')))",
-                days + 1,
-            )
-    finally:
-        await conn.close()
 
 
 async def create_residents(conn: asyncpg.Connection, count: int) -> list[dict[str, object]]:
@@ -101,63 +72,11 @@ async def create_residents(conn: asyncpg.Connection, count: int) -> list[dict[st
     residents = []
     for i in range(count):
         zone = ZONES[i % len(ZONES)]
-        home = await conn.fetchval(
-            "INSERT INTO homes (facility_id, label, timezone) VALUES ($1, $2, $3) RETURNING id",
-            facility,
-            f"Flat {i}",
-            zone,
+        resident, sensor_ids = await add_resident_at_home(
+            conn, facility, index=i, zone=zone, sensors=SENSORS, hub_serial=f"bench-hub-{i}"
         )
-        resident = await conn.fetchval(
-            "INSERT INTO residents (facility_id, home_id, full_name, video_consent) "
-            "VALUES ($1, $2, $3, false) RETURNING id",
-            facility,
-            home,
-            f"Resident {i}",
-        )
-        hub = await conn.fetchval(
-            "INSERT INTO hubs (home_id, serial, online) VALUES ($1, $2, true) RETURNING id",
-            home,
-            f"bench-hub-{i}",
-        )
-        rooms: dict[str, int] = {}
-        sensor_ids: dict[str, int] = {}
-        for room, room_kind, key, kind in SENSORS:
-            if room not in rooms:
-                rooms[room] = await conn.fetchval(
-                    "INSERT INTO rooms (home_id, name, kind) VALUES ($1, $2, $3) RETURNING id",
-                    home,
-                    room,
-                    room_kind,
-                )
-            sensor_ids[key] = await conn.fetchval(
-                "INSERT INTO sensors (hub_id, room_id, key, kind) VALUES ($1, $2, $3, $4) "
-                "RETURNING id",
-                hub,
-                rooms[room],
-                key,
-                kind,
-            )
         residents.append({"id": resident, "zone": zone, "sensors": sensor_ids})
     return residents
-
-
-def template_days(
-    zone: str, templates: int, days: int, first: date
-) -> list[list[tuple[str, int, float]]]:
-    """Lives of `templates` simulated residents in a zone: (key, ms after local midnight, value)."""
-    sensors = tuple(
-        SimSensor(key=k, kind=kd, room_kind=rk, room_name=rn) for rn, rk, k, kd in SENSORS
-    )
-    out = []
-    for t in range(templates):
-        home = SimHome(hub_serial=f"template-{zone}-{t}", timezone=zone, sensors=sensors)
-        for d in range(days):
-            day = first + timedelta(days=d)
-            midnight = int(
-                datetime(day.year, day.month, day.day, tzinfo=ZoneInfo(zone)).timestamp() * 1000
-            )
-            out.append([(k, ts - midnight, v) for k, ts, v in day_readings(home, day, seed=11)])
-    return out
 
 
 def resident_rows(
@@ -209,17 +128,24 @@ async def load(
 
 async def build(args: argparse.Namespace) -> dict[str, object]:
     """Steps 1-4; returns the figures of the load."""
-    settings = _settings(args.database)
+    settings = bench_settings(args.database)
     figures: dict[str, object] = {}
     t0 = time.perf_counter()
-    await create_database(settings, args.days)
+    await recreate_database(settings)
+    # Daily partitions for the whole year (plain PostgreSQL), not the default one.
+    await premake_partitions(settings, args.days + 1)
     figures["setup_s"] = round(time.perf_counter() - t0, 1)
     conn = await asyncpg.connect(settings.asyncpg_dsn)
     try:
         residents = await create_residents(conn, args.residents)
         first = datetime.now(UTC).date() - timedelta(days=args.days - 1)
         t0 = time.perf_counter()
-        pools = {z: template_days(z, args.templates, 28, first) for z in ZONES}
+        pools = {
+            z: template_days(
+                z, args.templates, 28, first, sensors=SENSORS, serial_prefix="template", seed=11
+            )
+            for z in ZONES
+        }
         figures["simulate_s"] = round(time.perf_counter() - t0, 1)
         # The bulk load goes around the touched-bucket log; the rollups are rebuilt after.
         await conn.execute("ALTER TABLE readings DISABLE TRIGGER USER")
@@ -278,7 +204,7 @@ async def build(args: argparse.Namespace) -> dict[str, object]:
 
 def serve(database: str, port: int) -> subprocess.Popen[bytes]:
     """`sst-backend serve` on the bench database."""
-    settings = _settings(database)
+    settings = bench_settings(database)
     env = {
         **os.environ,
         "SST_DATABASE_URL": settings.database_url,
@@ -343,7 +269,7 @@ def measure(
 
 async def residents_of(database: str) -> list[dict[str, object]]:
     """The bench residents with their sensor ids (for --reuse)."""
-    conn = await asyncpg.connect(_settings(database).asyncpg_dsn)
+    conn = await asyncpg.connect(bench_settings(database).asyncpg_dsn)
     try:
         rows = await conn.fetch(
             "SELECT r.id, h.timezone, json_object_agg(s.key, s.id) AS sensors FROM residents r "

@@ -32,8 +32,8 @@ from typing import Any
 import asyncpg
 import httpx
 import socketio
+from bench_db import bench_settings, recreate_database
 from dotenv import dotenv_values
-from sqlalchemy.engine import make_url
 
 from sst_backend.auth.passwords import hash_password
 from sst_core.const import (
@@ -42,8 +42,7 @@ from sst_core.const import (
     VIDEO_OFFER_EVENT,
     VIDEO_STATE_EVENT,
 )
-from sst_core.db.cli import DbCliSettings, bootstrap
-from sst_core.db.migrate import upgrade
+from sst_core.db.cli import DbCliSettings
 from sst_devices.video_viewer import Viewer, candidate_types
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -59,22 +58,9 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _database_url(database: str) -> DbCliSettings:
-    base = DbCliSettings()
-    url = make_url(base.database_url).set(database=database)
-    return DbCliSettings(database_url=url.render_as_string(hide_password=False))
-
-
 async def create_world(settings: DbCliSettings) -> int:
     """A fresh database with one resident, hub, carer and open fall alert; the resident id."""
-    name = make_url(settings.database_url).database
-    admin = await asyncpg.connect(settings.database_admin_url)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
-    await bootstrap(settings)
-    await asyncio.to_thread(upgrade, settings.database_url)
+    await recreate_database(settings)
     conn = await asyncpg.connect(settings.asyncpg_dsn)
     try:
         async with conn.transaction():
@@ -194,7 +180,7 @@ async def one_call(
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     """Set up, measure `args.runs` calls after a warm-up, tear down."""
-    settings = _database_url(args.database)
+    settings = bench_settings(args.database)
     resident_id = await create_world(settings)
     port = _free_port()
     processes = start_processes(settings.database_url, port)
