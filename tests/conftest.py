@@ -20,18 +20,17 @@ from pathlib import Path
 import asyncpg
 import httpx
 import pytest
-import uvicorn
 from dotenv import dotenv_values
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from sst_backend.app import create_app
 from sst_backend.settings import BackendSettings
 from sst_core.db.cli import DbCliSettings, bootstrap
 from sst_core.db.migrate import upgrade
 from sst_core.db.session import make_engine, make_sessionmaker
 from tests.broker_accounts import Login, create_accounts, delete_accounts
 from tests.factories import HomeFixture, make_home
+from tests.servers import free_port, serving
 
 TEST_DB = os.environ.get("SST_TEST_DB", "sst_test")
 TEST_REDIS_DB = int(os.environ.get("SST_TEST_REDIS_DB", "15"))
@@ -228,20 +227,8 @@ async def backend_url(database_url: str, redis: object) -> AsyncIterator[str]:
     # The scheduler is tested on its own (tests/backend/test_escalation.py); one running here
     # would take those tests' deliveries with this server's settings.
     settings = BackendSettings(scheduler_enabled=False)
-    port = _free_port()
-    config = uvicorn.Config(
-        create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    for _ in range(200):
-        if server.started:
-            break
-        await asyncio.sleep(0.05)
-    assert server.started, "backend did not start"
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    await asyncio.wait_for(task, timeout=10)
+    async with serving(settings, stop_within_s=10) as url:
+        yield url
 
 
 @pytest.fixture
@@ -251,16 +238,10 @@ async def http(backend_url: str) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 def s3_endpoint() -> Iterator[str]:
     """URL of a moto S3 server started for this run (stopped at its end)."""
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
         stdout=subprocess.DEVNULL,

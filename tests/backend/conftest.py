@@ -3,20 +3,11 @@ tests/conftest.py: one server for the whole run, whichever package's tests ask f
 
 from __future__ import annotations
 
-import socket
-
 import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tests.factories import HomeFixture, make_home
-
-
-def free_port() -> int:
-    """A TCP port nothing listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def login(http: httpx.AsyncClient, email: str, password: str) -> str:

@@ -22,8 +22,8 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import positive_data_acceptance
 
-from tests.backend.conftest import free_port
 from tests.factories import PASSWORD, HomeFixture
+from tests.servers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 MAX_EXAMPLES = int(os.environ.get("SST_SCHEMATHESIS_EXAMPLES", "8"))

@@ -25,10 +25,11 @@ from sst_backend.realtime.events import (
 from sst_core.const import READINGS_STREAM
 from sst_core.db.models import Robot
 from sst_core.messages import encode_stream_rows
-from tests.backend.conftest import free_port, login
+from tests.backend.conftest import login
 from tests.backend.live import LiveClient
 from tests.e2e.processes import ARTIFACTS, Service
 from tests.factories import HomeFixture, make_home
+from tests.servers import free_port
 
 
 async def _serving(service: Service, url: str, within: float = 60.0) -> None:

@@ -24,7 +24,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from sst_core.db.models import Alert, AuditEntry, Hub
 from sst_core.objects import LocalStore
-from tests.backend.conftest import free_port
 from tests.e2e.browser import (
     DESKTOP,
     PHONE,
@@ -38,6 +37,7 @@ from tests.e2e.hubs import gateway_listening
 from tests.e2e.processes import Service, start_platform, wait_ready
 from tests.factories import STANDARD_LAYOUT, HomeFixture, make_home, make_stored_recording
 from tests.readings_data import insert_readings, refresh, simulated_days
+from tests.servers import free_port
 
 pytestmark = pytest.mark.e2e
 

@@ -26,7 +26,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sst_core.const import robot_topic
 from sst_core.db.models import Alert, Robot, VideoSession
 from sst_devices.robot_agent import RobotAgent
-from tests.backend.conftest import free_port
 from tests.conftest import MQTT_HOST, MQTT_PASSWORD, MQTT_PORT, MQTT_USERNAME
 from tests.devices.conftest import clear_retained
 from tests.e2e.browser import (
@@ -40,6 +39,7 @@ from tests.e2e.browser import (
 from tests.e2e.hubs import gateway_listening
 from tests.e2e.processes import Service, eventually, start_platform, wait_ready
 from tests.factories import HomeFixture, make_home
+from tests.servers import free_port
 
 pytestmark = pytest.mark.e2e
 

@@ -20,11 +20,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from sst_core.const import ALERT_EVENT, hub_topic
 from sst_core.db.models import Alert, DeadLetter
-from tests.backend.conftest import free_port
 from tests.conftest import MQTT_HOST, MQTT_PASSWORD, MQTT_PORT, MQTT_USERNAME
 from tests.e2e.hubs import gateway_listening
 from tests.e2e.processes import Service, start_platform
 from tests.factories import HomeFixture
+from tests.servers import free_port
 
 pytestmark = pytest.mark.e2e
 

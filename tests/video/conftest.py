@@ -13,10 +13,8 @@ from typing import Any
 import httpx
 import pytest
 import socketio
-import uvicorn
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from sst_backend.app import create_app
 from sst_backend.settings import BackendSettings
 from sst_core.const import (
     VIDEO_ANSWER_EVENT,
@@ -26,8 +24,9 @@ from sst_core.const import (
 )
 from sst_core.db.models import Alert
 from sst_devices.camera_agent import CameraAgent
-from tests.backend.conftest import free_port, login
+from tests.backend.conftest import login
 from tests.conftest import MQTT_HOST, MQTT_PASSWORD, MQTT_PORT, MQTT_USERNAME
+from tests.servers import serving
 
 ROOT = Path(__file__).resolve().parents[2]
 CONNECT_TIMEOUT_S = 8.0  # the backend's: a session without media ends as no_answer after it
@@ -73,20 +72,8 @@ async def video_url(
     """A backend with video on (settings: `video_settings`)."""
     settings = video_settings
     assert settings.turn_secret is not None and settings.video_mqtt_password is not None
-    port = free_port()
-    config = uvicorn.Config(
-        create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    for _ in range(200):
-        if server.started:
-            break
-        await asyncio.sleep(0.05)
-    assert server.started, "backend did not start"
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    await asyncio.wait_for(task, timeout=15)
+    async with serving(settings, stop_within_s=15) as url:
+        yield url
 
 
 @pytest.fixture

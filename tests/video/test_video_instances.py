@@ -9,9 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
-from sst_backend.app import create_app
 from sst_backend.settings import BackendSettings
 from sst_core.const import (
     VIDEO_ANSWER_EVENT,
@@ -20,8 +18,9 @@ from sst_core.const import (
     VIDEO_STATE_EVENT,
 )
 from sst_devices.video_viewer import Viewer
-from tests.backend.conftest import free_port, login
+from tests.backend.conftest import login
 from tests.factories import PASSWORD, HomeFixture
+from tests.servers import serving
 from tests.video.conftest import CONNECT_TIMEOUT_S, Carer, open_emergency
 
 
@@ -33,19 +32,8 @@ async def second_backend(video_url: str) -> AsyncIterator[str]:
         video_connect_timeout_s=CONNECT_TIMEOUT_S,
         video_sweep_interval_s=0.3,
     )
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
-    )
-    task = asyncio.create_task(server.serve())
-    for _ in range(200):
-        if server.started:
-            break
-        await asyncio.sleep(0.05)
-    assert server.started
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    await asyncio.wait_for(task, timeout=15)
+    async with serving(settings, stop_within_s=15) as url:
+        yield url
 
 
 async def test_a_call_across_two_backend_instances(
