@@ -7,7 +7,6 @@ robot-events stream -> the backend's relay -> the Socket.IO client.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -19,15 +18,13 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from sst_backend.realtime.events import FEED_ERROR_EVENT, ROBOT_COMMAND_EVENT, ROBOT_STATUS_EVENT
-from sst_core.const import ROBOT_COMMANDS_STREAM, robot_topic
+from sst_core.const import ROBOT_COMMANDS_STREAM
 from sst_core.db.models import Robot
 from sst_core.robot_messages import decode_command_entry
-from sst_devices.robot_agent import RobotAgent
 from sst_hub_gateway.service import Gateway
 from tests.backend.conftest import login
 from tests.backend.live import LiveClient
-from tests.conftest import MQTT_HOST, MQTT_PASSWORD, MQTT_PORT, MQTT_USERNAME
-from tests.devices.conftest import clear_retained
+from tests.devices.conftest import starting_robots
 from tests.factories import HomeFixture, make_home
 from tests.hub_gateway.conftest import gateway_settings
 from tests.hub_gateway.helpers import running
@@ -206,26 +203,8 @@ async def gateway(database_url: str, redis: Redis) -> AsyncIterator[Gateway]:
 
 @pytest.fixture
 def robot_agents() -> Iterator[Any]:
-    made: list[RobotAgent] = []
-
-    async def start(serial: str, **options: Any) -> RobotAgent:
-        agent = RobotAgent(
-            serial,
-            host=MQTT_HOST,
-            port=MQTT_PORT,
-            username=MQTT_USERNAME,
-            password=MQTT_PASSWORD,
-            client_id=f"{serial}-{uuid.uuid4().hex[:6]}",
-            **options,
-        )
-        await asyncio.to_thread(agent.connect)
-        made.append(agent)
-        return agent
-
-    yield start
-    for agent in made:
-        agent.disconnect()
-        clear_retained(robot_topic(agent.serial, "status"))
+    with starting_robots() as start:
+        yield start
 
 
 async def test_progress_position_and_failures_stream_live(

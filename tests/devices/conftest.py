@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import queue
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import paho.mqtt.client as mqtt
 import pytest
 
+from sst_core.const import robot_topic
+from sst_devices.robot_agent import RobotAgent
 from tests.conftest import MQTT_HOST, MQTT_PASSWORD, MQTT_PORT, MQTT_USERNAME
 
 
@@ -95,6 +100,34 @@ def clear_retained(topic: str) -> None:
     client.publish(topic, b"", qos=1, retain=True).wait_for_publish(10)
     client.disconnect()
     client.loop_stop()
+
+
+@contextmanager
+def starting_robots(**defaults: Any) -> Iterator[Callable[..., Awaitable[RobotAgent]]]:
+    """Start reference robots on the test broker (options: `defaults`, then the call's);
+    when the block ends all are disconnected and their retained status cleared."""
+    made: list[RobotAgent] = []
+
+    async def start(serial: str, **options: Any) -> RobotAgent:
+        agent = RobotAgent(
+            serial,
+            host=MQTT_HOST,
+            port=MQTT_PORT,
+            username=MQTT_USERNAME,
+            password=MQTT_PASSWORD,
+            client_id=f"{serial}-{uuid.uuid4().hex[:6]}",
+            **{**defaults, **options},
+        )
+        await asyncio.to_thread(agent.connect)
+        made.append(agent)
+        return agent
+
+    try:
+        yield start
+    finally:
+        for agent in made:
+            agent.disconnect()
+            clear_retained(robot_topic(agent.serial, "status"))
 
 
 @pytest.fixture

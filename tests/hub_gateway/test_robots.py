@@ -25,10 +25,8 @@ from sst_core.robot_messages import (
     decode_robot_event,
     encode_command_entry,
 )
-from sst_devices.robot_agent import RobotAgent
 from sst_hub_gateway.service import Gateway
-from tests.conftest import MQTT_HOST, MQTT_PASSWORD, MQTT_PORT, MQTT_USERNAME
-from tests.devices.conftest import clear_retained
+from tests.devices.conftest import clear_retained, starting_robots
 from tests.factories import HomeFixture
 from tests.hub_gateway.conftest import dead_letters, gateway_settings
 from tests.hub_gateway.helpers import HubPublisher, eventually, now_ms, running
@@ -57,26 +55,8 @@ async def robot_serial(
 @pytest.fixture
 def robots() -> Iterator[Any]:
     """Start reference robots (fast ones); all are disconnected after the test."""
-    made: list[RobotAgent] = []
-
-    async def start(serial: str, **options: Any) -> RobotAgent:
-        options.setdefault("seconds_per_room", 0.1)
-        agent = RobotAgent(
-            serial,
-            host=MQTT_HOST,
-            port=MQTT_PORT,
-            username=MQTT_USERNAME,
-            password=MQTT_PASSWORD,
-            client_id=f"{serial}-{uuid.uuid4().hex[:6]}",
-            **options,
-        )
-        await asyncio.to_thread(agent.connect)
-        made.append(agent)
-        return agent
-
-    yield start
-    for agent in made:
-        agent.disconnect()
+    with starting_robots(seconds_per_room=0.1) as start:
+        yield start
 
 
 async def queue_command(
