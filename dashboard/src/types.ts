@@ -90,6 +90,24 @@ export interface TimelineEvent {
   details?: Record<string, unknown>;
 }
 
+export type DeliveryChannel = "in_app" | "email" | "webhook" | "push";
+export type DeliveryOutcome = "waiting" | "retrying" | "sent" | "failed" | "cancelled";
+
+/** One notification about an alert (a guardian receives only their own). */
+export interface Delivery {
+  id: number;
+  purpose: string;
+  channel: DeliveryChannel | string;
+  recipient: string;
+  recipient_user_id?: number | null;
+  outcome: DeliveryOutcome;
+  attempts: number;
+  error?: string | null;
+  queued_at: string;
+  sent_at?: string | null;
+  next_retry_at?: string | null;
+}
+
 export interface AlertDetail extends Alert {
   acknowledged_by?: number | null;
   acknowledged_at?: string | null;
@@ -98,6 +116,8 @@ export interface AlertDetail extends Alert {
   resolution_note?: string | null;
   escalation?: Escalation | null;
   timeline: TimelineEvent[];
+  /** Absent from servers older than the deliveries list. */
+  deliveries?: Delivery[];
 }
 
 export interface Policy {
