@@ -211,6 +211,9 @@ EN_TEXTS: dict[str, str] = {
     "resolved.sensors_reported": "every scheduled sensor reported",
     "resolved.hub_back": "hub back online",
     "resolved.batteries_replaced": "batteries replaced",
+    # -- why a windowed rule cannot judge an instant (ai_inference findings: UNKNOWN)
+    "unknown.no_data": "no recent data from the home",
+    "unknown.hub_offline": "hub not known to be online",
     # -- what SST writes on robot commands (sst_core.robot_details)
     "robot.expired_waiting": "expired while waiting for the robot",
     "robot.expired_unfinished": "expired before the robot finished it",

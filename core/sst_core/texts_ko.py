@@ -159,6 +159,8 @@ KO_TEXTS: dict[str, str] = {
     "resolved.sensors_reported": "예정된 센서가 모두 보고함",
     "resolved.hub_back": "허브 다시 연결됨",
     "resolved.batteries_replaced": "배터리 교체됨",
+    "unknown.no_data": "최근 이 댁에서 들어온 데이터가 없음",
+    "unknown.hub_offline": "허브가 연결되어 있는지 알 수 없음",
     "robot.expired_waiting": "로봇을 기다리다 만료됨",
     "robot.expired_unfinished": "로봇이 끝내기 전에 만료됨",
     "robot.invalid_command": "올바르지 않은 명령: {error}",

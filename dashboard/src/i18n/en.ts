@@ -482,6 +482,8 @@ export const en = {
   "text.summary.alerts": "Alerts: {count} — {alerts:list}.",
   "text.summary.alert": "{title} ({state:state})",
   "text.summary.alerts_none": "Alerts: none.",
+  "text.unknown.hub_offline": "hub not known to be online",
+  "text.unknown.no_data": "no recent data from the home",
   "text.robot.expired_unfinished": "expired before the robot finished it",
   "text.robot.expired_waiting": "expired while waiting for the robot",
   "text.robot.invalid_command": "not a valid command: {error}",

@@ -481,6 +481,8 @@ export const ko: Record<MessageKey, string> = {
   "text.summary.alerts": "알림: {count}건 — {alerts:list}.",
   "text.summary.alert": "{title} ({state:state})",
   "text.summary.alerts_none": "알림: 없음.",
+  "text.unknown.hub_offline": "허브가 연결되어 있는지 알 수 없음",
+  "text.unknown.no_data": "최근 이 댁에서 들어온 데이터가 없음",
   "text.robot.expired_unfinished": "로봇이 끝내기 전에 만료됨",
   "text.robot.expired_waiting": "로봇을 기다리다 만료됨",
   "text.robot.invalid_command": "올바르지 않은 명령: {error}",
