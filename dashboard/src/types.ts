@@ -90,6 +90,24 @@ export interface TimelineEvent {
   details?: Record<string, unknown>;
 }
 
+/** The languages a notification may be written in. */
+export type Language = "en" | "ko";
+
+/** An emergency contact of a resident (the last escalation step), by e-mail or SMS. */
+export interface EmergencyContactIn {
+  full_name: string;
+  relation: string;
+  phone: string | null;
+  email: string | null;
+  priority: number;
+  language: Language;
+}
+
+export interface EmergencyContact extends EmergencyContactIn {
+  id: number;
+  resident_id: number;
+}
+
 export type DeliveryChannel = "in_app" | "email" | "webhook" | "push";
 export type DeliveryOutcome = "waiting" | "retrying" | "sent" | "failed" | "cancelled";
 
