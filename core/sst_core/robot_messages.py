@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from sst_core.domain import RobotCommandName, RobotCommandState
 from sst_core.messages import CONTRACT_VERSION, BatteryPct, StreamFields
+from sst_core.texts import Text
 
 RoomName = Annotated[str, Field(min_length=1, max_length=100)]
 Detail = Annotated[str, Field(max_length=500)]
@@ -144,6 +145,9 @@ class RobotProgressIn(_Strict):
     id: CommandId
     state: ProgressState
     detail: Detail | None = None
+    # The detail as a key of SST's catalog (`robot.progress.*`) with raw params, so that staff
+    # read it in their language; `detail` stays the robot's words for whoever cannot.
+    text: Text | None = None
     ts: int = Field(ge=0)
 
 
@@ -197,6 +201,7 @@ class RobotCommandEvent(BaseModel):
     state: RobotCommandState
     attempts: int
     detail: str | None = None
+    detail_text: Text | None = None  # the robot's detail as key + params, when it sent one
     at: datetime
 
 

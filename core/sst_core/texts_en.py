@@ -218,6 +218,23 @@ EN_TEXTS: dict[str, str] = {
     "robot.expired_waiting": "expired while waiting for the robot",
     "robot.expired_unfinished": "expired before the robot finished it",
     "robot.invalid_command": "not a valid command: {error}",
+    # -- a robot's progress details (docs/mqtt.md: progress `text`; the reference robot's words)
+    "robot.progress.starting_in": "starting in {room:the}",
+    "robot.progress.starting_at_dock": "starting at the dock",
+    "robot.progress.arrived_in": "arrived in {room:the}",
+    "robot.progress.camera_ready": "in {room:the}, camera ready for staff to look",
+    "robot.progress.said_message": "said the message in {room:the}",
+    "robot.progress.docked": "docked and charging",
+    "robot.progress.stopped_commands": "stopped command {commands}",
+    "robot.progress.nothing_to_stop": "nothing to stop",
+    "robot.progress.stopped_before_start": "stopped by staff before it began",
+    "robot.progress.expired_before_start": "expired before it could begin",
+    "robot.progress.stopped_by_staff": "stopped by staff in {room:the}",
+    "robot.progress.ran_out_of_time": "ran out of time (expired) in {room:the}",
+    "robot.progress.no_such_room": "no room called '{room}' on my map",
+    "robot.progress.blocked": "path to {room:the} is blocked at {at:the}",
+    "robot.progress.battery_low": "battery too low ({battery}%) to reach {room:the} and keep a "
+    "reserve; send me to the dock first",
     # -- the daily summary's opening line and e-mail subject (backend summaries/texts.py)
     "summary.opening": "How {name}'s day went, {weekday:weekday} {date:daymon}{until}:",
     "summary.until": " (until {time})",

@@ -210,6 +210,8 @@ export interface RobotCommand {
   updated_at: string;
   expires_at: string;
   detail: string | null;
+  /** The detail as a server text (the robot's progress text, or SST's own words). */
+  detail_text?: ServerText | null;
 }
 
 /** GET /api/v1/residents/{id}/video-sessions: one session of the record (newest first). */
