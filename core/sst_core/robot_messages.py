@@ -138,6 +138,18 @@ class ProgressState(StrEnum):
     FAILED = "failed"
 
 
+class ProgressText(_Strict):
+    """A robot's progress detail as a key of SST's catalog (robot.progress.*) with raw params
+    (names, numbers: a robot's details nest no texts)."""
+
+    key: str = Field(max_length=64, examples=["robot.progress.arrived_in"])
+    params: dict[str, str | int | float | bool | None] = Field(default_factory=dict)
+
+    def as_text(self) -> Text:
+        """The server text these words are."""
+        return Text(key=self.key, params=dict(self.params))
+
+
 class RobotProgressIn(_Strict):
     """`sst/v1/robots/{robot}/progress`: a command started, finished or failed."""
 
@@ -145,9 +157,12 @@ class RobotProgressIn(_Strict):
     id: CommandId
     state: ProgressState
     detail: Detail | None = None
-    # The detail as a key of SST's catalog (`robot.progress.*`) with raw params, so that staff
-    # read it in their language; `detail` stays the robot's words for whoever cannot.
-    text: Text | None = None
+    # `detail` stays the robot's words for whoever cannot read the text.
+    text: ProgressText | None = Field(
+        default=None,
+        description="The detail as a key of SST's catalog (robot.progress.*) with raw params, "
+        "so that staff read it in their language.",
+    )
     ts: int = Field(ge=0)
 
 

@@ -46,6 +46,7 @@ from sst_core.robot_messages import (
     CheckOnResident,
     MoveTo,
     ProgressState,
+    ProgressText,
     RobotAckIn,
     RobotCommandOut,
     RobotProgressIn,
@@ -349,7 +350,13 @@ class RobotAgent:
         detail = english(text)[:500] if text is not None else None
         if state != ProgressState.RUNNING:
             self.outcomes[command_id] = (state, detail or "")
-        body = RobotProgressIn(id=command_id, state=state, detail=detail, text=text, ts=_now_ms())
+        body = RobotProgressIn(
+            id=command_id,
+            state=state,
+            detail=detail,
+            text=ProgressText.model_validate(text.model_dump()) if text is not None else None,
+            ts=_now_ms(),
+        )
         self._publish(self._topics[ROBOT_PROGRESS], body)
 
     def _publish(self, topic: str, body: Any, *, retain: bool = False) -> None:

@@ -258,7 +258,7 @@ class RobotRelay:
         """A report's words and their text; a text SST cannot render is dropped, words kept."""
         if not isinstance(body, RobotProgressIn):
             return None, None
-        text = progress_text(body.text)
+        text = progress_text(body.text.as_text()) if body.text is not None else None
         if body.text is not None and text is None:
             log.warning(
                 "robot %s: progress text %r of command %s is not one SST can show; "
