@@ -7,7 +7,13 @@ import pytest
 from sst_core import texts_export
 from sst_core.domain import Language
 from sst_core.localized import LANGUAGES, language_or_default, render
-from sst_core.robot_details import EXPIRED_UNFINISHED, EXPIRED_WAITING, detail_text, invalid_command
+from sst_core.robot_details import (
+    EXPIRED_UNFINISHED,
+    EXPIRED_WAITING,
+    detail_text,
+    invalid_command,
+    progress_text,
+)
 from sst_core.texts import (
     PLACEHOLDER,
     AlertText,
@@ -132,3 +138,21 @@ def test_sst_s_own_robot_details_read_back_as_texts_and_a_robot_s_words_do_not()
         assert render(text, "ko") != english(text)
     assert detail_text("battery too low") is None
     assert detail_text(None) is None
+
+
+def test_a_robot_s_progress_text_is_kept_only_when_every_language_can_say_it() -> None:
+    arrived = Text(
+        key="robot.progress.arrived_in", params={"room": "Bathroom", "room_kind": "bathroom"}
+    )
+    assert progress_text(arrived) == arrived
+    assert render(arrived, "ko") == "욕실에 도착"
+    assert progress_text(Text(key="alert.fall.title", params={"room": "Bathroom"})) is None
+    assert progress_text(Text(key="robot.progress.arrived_in", params={})) is None
+    assert (
+        progress_text(Text(key="robot.progress.no_such_room", params={"room": "x" * 600})) is None
+    )
+    assert progress_text(None) is None
+    # Stored with the words: the text wins; a stored row that is not a text falls back.
+    assert detail_text("arrived in the Bathroom", arrived.model_dump()) == arrived
+    assert detail_text("arrived in the Bathroom", {"key": 3}) is None
+    assert detail_text(english(EXPIRED_WAITING), None) == EXPIRED_WAITING

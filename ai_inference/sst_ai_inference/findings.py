@@ -8,7 +8,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from sst_ai_inference.timeline import HomeView
-from sst_core.texts import AlertText, Text, english
+from sst_core.texts import AlertText, Text, english, phrase
 
 
 class Verdict(StrEnum):
@@ -32,7 +32,7 @@ class Finding:
     room: str | None = None
     reason: str = ""  # CLEAR/UNKNOWN: why, for the timeline and logs
     text: AlertText | None = None  # RAISE: the words as message keys and raw values
-    reason_text: Text | None = None  # CLEAR: the reason as a message key and raw values
+    reason_text: Text | None = None  # CLEAR/UNKNOWN: the reason as a message key and raw values
 
 
 def raised(
@@ -55,7 +55,13 @@ def cleared(reason: Text) -> Finding:
     return Finding(Verdict.CLEAR, reason=english(reason), reason_text=reason)
 
 
-UNKNOWN_NO_DATA = Finding(Verdict.UNKNOWN, reason="no recent data from the home")
+def unknown(reason: Text) -> Finding:
+    """An UNKNOWN finding: the rule cannot judge, for the reason given (texts "unknown.*")."""
+    return Finding(Verdict.UNKNOWN, reason=english(reason), reason_text=reason)
+
+
+UNKNOWN_NO_DATA = unknown(phrase("unknown.no_data"))
+UNKNOWN_HUB_OFFLINE = unknown(phrase("unknown.hub_offline"))
 STAY = Finding(Verdict.STAY)
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from sst_ai_inference.findings import (
     STAY,
+    UNKNOWN_HUB_OFFLINE,
     UNKNOWN_NO_DATA,
     Finding,
     Verdict,
@@ -110,7 +111,7 @@ def sensor_silent(view: HomeView, t: datetime, p: dict[str, Any], _: WakeTimes) 
     """A sensor that reports on a schedule has sent nothing for too long, hub online."""
     if view.hub_online is not True:
         # Offline: hub_offline says so. Never seen: nothing to expect yet.
-        return Finding(Verdict.UNKNOWN, reason="hub not known to be online")
+        return UNKNOWN_HUB_OFFLINE
     limit = timedelta(hours=p["max_silent_hours"])
     last: dict[int, datetime] = dict(view.last_report_before)
     for event in view.upto(t):

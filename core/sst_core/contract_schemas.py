@@ -100,6 +100,17 @@ CONTRACT: dict[str, tuple[str, TypeAdapter[Any], list[dict[str, Any]]]] = {
                 "detail": "path to the Bathroom is blocked",
                 "ts": _T0 + 9000,
             },
+            {
+                "v": 1,
+                "id": 43,
+                "state": "succeeded",
+                "detail": "arrived in the Bathroom",
+                "text": {
+                    "key": "robot.progress.arrived_in",
+                    "params": {"room": "Bathroom", "room_kind": "bathroom"},
+                },
+                "ts": _T0 + 12000,
+            },
         ],
     ),
     "robot-status": (

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from sst_core.domain import RobotCommandName, RobotCommandState
 from sst_core.messages import CONTRACT_VERSION, BatteryPct, StreamFields
+from sst_core.texts import Text
 
 RoomName = Annotated[str, Field(min_length=1, max_length=100)]
 Detail = Annotated[str, Field(max_length=500)]
@@ -137,6 +138,18 @@ class ProgressState(StrEnum):
     FAILED = "failed"
 
 
+class ProgressText(_Strict):
+    """A robot's progress detail as a key of SST's catalog (robot.progress.*) with raw params
+    (names, numbers: a robot's details nest no texts)."""
+
+    key: str = Field(max_length=64, examples=["robot.progress.arrived_in"])
+    params: dict[str, str | int | float | bool | None] = Field(default_factory=dict)
+
+    def as_text(self) -> Text:
+        """The server text these words are."""
+        return Text(key=self.key, params=dict(self.params))
+
+
 class RobotProgressIn(_Strict):
     """`sst/v1/robots/{robot}/progress`: a command started, finished or failed."""
 
@@ -144,6 +157,12 @@ class RobotProgressIn(_Strict):
     id: CommandId
     state: ProgressState
     detail: Detail | None = None
+    # `detail` stays the robot's words for whoever cannot read the text.
+    text: ProgressText | None = Field(
+        default=None,
+        description="The detail as a key of SST's catalog (robot.progress.*) with raw params, "
+        "so that staff read it in their language.",
+    )
     ts: int = Field(ge=0)
 
 
@@ -197,6 +216,7 @@ class RobotCommandEvent(BaseModel):
     state: RobotCommandState
     attempts: int
     detail: str | None = None
+    detail_text: Text | None = None  # the robot's detail as key + params, when it sent one
     at: datetime
 
 

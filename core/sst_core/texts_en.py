@@ -211,10 +211,30 @@ EN_TEXTS: dict[str, str] = {
     "resolved.sensors_reported": "every scheduled sensor reported",
     "resolved.hub_back": "hub back online",
     "resolved.batteries_replaced": "batteries replaced",
+    # -- why a windowed rule cannot judge an instant (ai_inference findings: UNKNOWN)
+    "unknown.no_data": "no recent data from the home",
+    "unknown.hub_offline": "hub not known to be online",
     # -- what SST writes on robot commands (sst_core.robot_details)
     "robot.expired_waiting": "expired while waiting for the robot",
     "robot.expired_unfinished": "expired before the robot finished it",
     "robot.invalid_command": "not a valid command: {error}",
+    # -- a robot's progress details (docs/mqtt.md: progress `text`; the reference robot's words)
+    "robot.progress.starting_in": "starting in {room:the}",
+    "robot.progress.starting_at_dock": "starting at the dock",
+    "robot.progress.arrived_in": "arrived in {room:the}",
+    "robot.progress.camera_ready": "in {room:the}, camera ready for staff to look",
+    "robot.progress.said_message": "said the message in {room:the}",
+    "robot.progress.docked": "docked and charging",
+    "robot.progress.stopped_commands": "stopped command {commands}",
+    "robot.progress.nothing_to_stop": "nothing to stop",
+    "robot.progress.stopped_before_start": "stopped by staff before it began",
+    "robot.progress.expired_before_start": "expired before it could begin",
+    "robot.progress.stopped_by_staff": "stopped by staff in {room:the}",
+    "robot.progress.ran_out_of_time": "ran out of time (expired) in {room:the}",
+    "robot.progress.no_such_room": "no room called '{room}' on my map",
+    "robot.progress.blocked": "path to {room:the} is blocked at {at:the}",
+    "robot.progress.battery_low": "battery too low ({battery}%) to reach {room:the} and keep a "
+    "reserve; send me to the dock first",
     # -- the daily summary's opening line and e-mail subject (backend summaries/texts.py)
     "summary.opening": "How {name}'s day went, {weekday:weekday} {date:daymon}{until}:",
     "summary.until": " (until {time})",

@@ -4,6 +4,8 @@ import type {
   ActivityHeatmap,
   Alert,
   AlertDetail,
+  EmergencyContact,
+  EmergencyContactIn,
   AlertState,
   ApiErrorBody,
   DailySummaries,
@@ -210,6 +212,18 @@ export class ApiClient {
     home?: { label: string; timezone: string };
   }): Promise<ResidentDetail> {
     return this.request<ResidentDetail>("POST", "/api/v1/residents", body);
+  }
+
+  emergencyContacts(residentId: number): Promise<EmergencyContact[]> {
+    return this.request<EmergencyContact[]>("GET", `/api/v1/residents/${residentId}/emergency-contacts`);
+  }
+
+  addEmergencyContact(residentId: number, body: EmergencyContactIn): Promise<EmergencyContact> {
+    return this.request<EmergencyContact>("POST", `/api/v1/residents/${residentId}/emergency-contacts`, body);
+  }
+
+  deleteEmergencyContact(residentId: number, contactId: number): Promise<void> {
+    return this.request<void>("DELETE", `/api/v1/residents/${residentId}/emergency-contacts/${contactId}`);
   }
 
   homes(): Promise<Home[]> {

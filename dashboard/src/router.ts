@@ -5,8 +5,15 @@ export type Route =
   | { name: "admin"; tab: AdminTab }
   | { name: "notFound" };
 
-export type AdminTab = "residents" | "users" | "assignments" | "devices" | "robots";
-const ADMIN_TABS: readonly AdminTab[] = ["residents", "users", "assignments", "devices", "robots"];
+export type AdminTab = "residents" | "users" | "assignments" | "contacts" | "devices" | "robots";
+const ADMIN_TABS: readonly AdminTab[] = [
+  "residents",
+  "users",
+  "assignments",
+  "contacts",
+  "devices",
+  "robots",
+];
 
 /** The route of a location hash such as "#/residents/12". */
 export function parseRoute(hash: string): Route {

@@ -90,6 +90,42 @@ export interface TimelineEvent {
   details?: Record<string, unknown>;
 }
 
+/** The languages a notification may be written in. */
+export type Language = "en" | "ko";
+
+/** An emergency contact of a resident (the last escalation step), by e-mail or SMS. */
+export interface EmergencyContactIn {
+  full_name: string;
+  relation: string;
+  phone: string | null;
+  email: string | null;
+  priority: number;
+  language: Language;
+}
+
+export interface EmergencyContact extends EmergencyContactIn {
+  id: number;
+  resident_id: number;
+}
+
+export type DeliveryChannel = "in_app" | "email" | "webhook" | "push";
+export type DeliveryOutcome = "waiting" | "retrying" | "sent" | "failed" | "cancelled";
+
+/** One notification about an alert (a guardian receives only their own). */
+export interface Delivery {
+  id: number;
+  purpose: string;
+  channel: DeliveryChannel | string;
+  recipient: string;
+  recipient_user_id?: number | null;
+  outcome: DeliveryOutcome;
+  attempts: number;
+  error?: string | null;
+  queued_at: string;
+  sent_at?: string | null;
+  next_retry_at?: string | null;
+}
+
 export interface AlertDetail extends Alert {
   acknowledged_by?: number | null;
   acknowledged_at?: string | null;
@@ -98,6 +134,8 @@ export interface AlertDetail extends Alert {
   resolution_note?: string | null;
   escalation?: Escalation | null;
   timeline: TimelineEvent[];
+  /** Absent from servers older than the deliveries list. */
+  deliveries?: Delivery[];
 }
 
 export interface Policy {
@@ -172,6 +210,8 @@ export interface RobotCommand {
   updated_at: string;
   expires_at: string;
   detail: string | null;
+  /** The detail as a server text (the robot's progress text, or SST's own words). */
+  detail_text?: ServerText | null;
 }
 
 /** GET /api/v1/residents/{id}/video-sessions: one session of the record (newest first). */

@@ -184,6 +184,41 @@ describe("robots", () => {
     expect(commandText(own[0]!)).toContain("— battery too low");
   });
 
+  it("says a robot's progress in the page's language when it sent its words as a text", () => {
+    const base = { command_id: 3, robot_id: 5, command: "move_to" };
+    let progress = applyCommandEvent([], {
+      ...base,
+      state: "running",
+      detail: "starting at the dock",
+      detail_text: { key: "robot.progress.starting_at_dock", params: {} },
+    });
+    expect(commandText(progress[0]!)).toBe("Go to a room: running — starting at the dock");
+    progress = applyCommandEvent(progress, {
+      ...base,
+      state: "failed",
+      detail: "path to the Bathroom is blocked at the Hall",
+      detail_text: {
+        key: "robot.progress.blocked",
+        params: { room: "Bathroom", room_kind: "bathroom", at: "Hall", at_kind: "hall" },
+      },
+    });
+    setLocale("ko");
+    expect(commandText(progress[0]!)).toBe("방으로 이동: 실패 — 욕실까지 가는 길이 복도에서 막힘");
+    const low = applyCommandEvent([], {
+      ...base,
+      command: "check_on_resident",
+      state: "failed",
+      detail: "battery too low (18%) to reach the Bedroom and keep a reserve; send me to the dock first",
+      detail_text: {
+        key: "robot.progress.battery_low",
+        params: { battery: 18, room: "Bedroom", room_kind: "bedroom" },
+      },
+    });
+    expect(commandText(low[0]!)).toContain(
+      "배터리 부족(18%): 예비 전력을 남기고 침실까지 갈 수 없음. 먼저 충전대로 보내 주세요",
+    );
+  });
+
   it("updates the overview's robots and hubs from live events", () => {
     let state = reduce(initialState(), {
       type: "extrasLoaded",

@@ -38,6 +38,7 @@ describe("routes", () => {
     expect(parseRoute("#/residents/abc")).toEqual({ name: "notFound" });
     expect(parseRoute("#/admin")).toEqual({ name: "admin", tab: "residents" });
     expect(parseRoute("#/admin/devices")).toEqual({ name: "admin", tab: "devices" });
+    expect(parseRoute("#/admin/contacts")).toEqual({ name: "admin", tab: "contacts" });
     expect(parseRoute("#/admin/secrets")).toEqual({ name: "notFound" });
     expect(routeHash({ name: "resident", residentId: 3 })).toBe("#/residents/3");
   });

@@ -5,7 +5,8 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ApiClient } from "../src/api";
 import { DashboardController } from "../src/controller";
 import type { LiveOptions } from "../src/socket";
-import type { Alert, TimelineEvent } from "../src/types";
+import type { Alert, Delivery, TimelineEvent } from "../src/types";
+import { formatLocalTime } from "../src/state/format";
 import { App } from "../src/views/App";
 import { mountRoot, unmountRoot } from "./dom";
 import { json, makeAlert, makeLogin, makeResident, MemoryStorage } from "./fixtures";
@@ -39,6 +40,7 @@ class FakeBackend {
       },
     },
   ];
+  deliveries: Delivery[] | undefined = undefined;
 
   fetch = (async (input: RequestInfo | URL, init?: RequestInit) => {
     const url = String(input);
@@ -57,7 +59,7 @@ class FakeBackend {
     const detail = /^\/api\/v1\/alerts\/(\d+)$/.exec(url);
     if (detail && method === "GET") {
       const alert = this.alerts.find((a) => a.id === Number(detail[1]))!;
-      return json(200, { ...alert, escalation: null, timeline: this.timeline });
+      return json(200, { ...alert, escalation: null, timeline: this.timeline, deliveries: this.deliveries });
     }
     if (url === "/api/v1/me/language" && method === "PUT") {
       const { language } = JSON.parse(String(init?.body)) as { language: string };
@@ -213,6 +215,91 @@ describe("dashboard views", () => {
     await waitFor(() => items()[2]?.includes("자동 해결됨 · 주방에서 보임"), "Korean reason");
     expect(items()[1]).toContain("알린 대상: 담당 직원");
     controller.setPrefs({ locale: "en" });
+  });
+
+  it("says who was notified, on which channel and how it went, in English and Korean", async () => {
+    backend.timeline = [
+      { at: "2026-03-01T09:00:00Z", action: "raised", details: {} },
+      {
+        at: "2026-03-01T09:00:02Z",
+        action: "notified",
+        details: { channel: "email", recipient: "Kim Minji", recipient_user_id: 7, attempts: 1 },
+      },
+      {
+        at: "2026-03-01T09:00:03Z",
+        action: "notification_failed",
+        details: { channel: "webhook", recipient: "Lee Jun", attempts: 1, error: "webhook answered 401" },
+      },
+    ];
+    const base = { purpose: "alert", queued_at: "2026-03-01T09:00:01Z" };
+    backend.deliveries = [
+      {
+        ...base,
+        id: 1,
+        channel: "email",
+        recipient: "Kim Minji",
+        outcome: "sent",
+        attempts: 1,
+        sent_at: "2026-03-01T09:00:02Z",
+      },
+      {
+        ...base,
+        id: 2,
+        channel: "push",
+        recipient: "Kim Minji",
+        outcome: "retrying",
+        attempts: 2,
+        error: "push service answered 503",
+        next_retry_at: "2026-03-01T09:05:00Z",
+      },
+      {
+        ...base,
+        id: 3,
+        channel: "webhook",
+        recipient: "Lee Jun",
+        outcome: "failed",
+        attempts: 1,
+        error: "webhook answered 401",
+      },
+      { ...base, id: 4, channel: "in_app", recipient: "Lee Jun", outcome: "waiting", attempts: 0 },
+    ];
+    await signIn();
+    await waitFor(() => alertTitles().length === 2, "alerts");
+    button("Details and timeline")!.click();
+    const steps = () =>
+      [...root.querySelectorAll(".alert__timeline ol li")].map((li) => li.textContent ?? "");
+    const sent = () => [...root.querySelectorAll(".alert__deliveries li")].map((li) => li.textContent ?? "");
+    await waitFor(() => sent().length === 4, "the deliveries");
+    expect(steps()[1]).toContain("notified · Kim Minji · e-mail");
+    expect(steps()[2]).toContain("notification failed · Lee Jun · webhook · webhook answered 401");
+    // Times are the home's wall clock, formatted as everywhere else on the page.
+    const at = (iso: string) => formatLocalTime(iso, "Europe/London", new Date());
+    expect(sent()).toEqual([
+      `Kim Minji · e-mail · sent at ${at("2026-03-01T09:00:02Z")}`,
+      `Kim Minji · push · retrying (attempts so far: 2), next try at ${at("2026-03-01T09:05:00Z")} · push service answered 503`,
+      "Lee Jun · webhook · failed (attempts: 1) · webhook answered 401",
+      "Lee Jun · in-app · waiting to be sent",
+    ]);
+    expect(root.querySelector(".delivery--failed")?.textContent).toContain("Lee Jun");
+    controller.setPrefs({ locale: "ko" });
+    await waitFor(() => sent()[0]?.includes("이메일"), "Korean deliveries");
+    expect(sent()).toEqual([
+      `Kim Minji · 이메일 · ${at("2026-03-01T09:00:02Z")}에 전송됨`,
+      `Kim Minji · 푸시 알림 · 재시도 중 (지금까지 2회 시도), 다음 시도 ${at("2026-03-01T09:05:00Z")} · push service answered 503`,
+      "Lee Jun · 웹훅 · 전송 실패 (1회 시도) · webhook answered 401",
+      "Lee Jun · 앱 알림 · 전송 대기 중",
+    ]);
+    expect(steps()[1]).toContain("알림 보냄 · Kim Minji · 이메일");
+    controller.setPrefs({ locale: "en" });
+  });
+
+  it("says so when nobody has been notified yet", async () => {
+    backend.deliveries = [];
+    await signIn();
+    await waitFor(() => alertTitles().length === 2, "alerts");
+    button("Details and timeline")!.click();
+    const timeline = await waitFor(() => root.querySelector(".alert__timeline ol"), "the timeline");
+    expect(timeline.parentElement?.textContent).toContain("Nobody has been notified yet.");
   });
 
   it("shows a reconnecting banner while live updates are down", async () => {

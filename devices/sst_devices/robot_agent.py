@@ -6,7 +6,9 @@ A robot owns `sst/v1/robots/{serial}/`: it subscribes to `commands` (QoS 1) and 
   included (the gateway may resend one it has not seen acknowledged); a command id it has
   seen before is acknowledged again and never run twice;
 * `progress`: `running` when it starts, then `succeeded` or `failed` with a detail a carer
-  can read ("path to the Bathroom is blocked in the Hall"); a command received after its
+  can read ("path to the Bathroom is blocked at the Hall"), sent both as words and as a key
+  of SST's catalog with raw params (`text`, keys "robot.progress.*"), so that staff read it
+  in their language; a command received after its
   `expires_at` fails at once, and one still running at `expires_at` stops and fails;
 * `status` (retained): online, state, position (a room's name), battery, at every change
   and every `status_every_s`; the last will says `{"v":1,"online":false}`.
@@ -38,11 +40,13 @@ from pydantic import ValidationError
 
 from sst_core.const import ROBOT_ACKS, ROBOT_COMMANDS, ROBOT_PROGRESS, ROBOT_STATUS, robot_topic
 from sst_core.domain import RobotCommandName
+from sst_core.robot_details import invalid_command
 from sst_core.robot_messages import (
     COMMAND_ADAPTER,
     CheckOnResident,
     MoveTo,
     ProgressState,
+    ProgressText,
     RobotAckIn,
     RobotCommandOut,
     RobotProgressIn,
@@ -51,6 +55,8 @@ from sst_core.robot_messages import (
     Speak,
     Stop,
 )
+from sst_core.texts import Text, TextParam, english, phrase
+from sst_core.texts_en import ROOM_KIND_NAMES
 
 log = logging.getLogger("sst.devices.robot")
 
@@ -59,8 +65,26 @@ DEFAULT_ROOMS = (DOCK, "Entrance", "Living room", "Kitchen", "Bedroom", "Bathroo
 QOS = 1
 
 
+_KIND_OF_NAME = {name: kind for kind, name in ROOM_KIND_NAMES.items()}
+
+
 class _Failed(Exception):
-    """A command could not be done; the message is the progress detail."""
+    """A command could not be done; `text` is the progress detail."""
+
+    def __init__(self, text: Text) -> None:
+        super().__init__(english(text))
+        self.text = text
+
+
+def _room(name: str, param: str = "room") -> dict[str, str]:
+    """A room param with its kind when the room has its kind's standard name (for Korean)."""
+    kind = _KIND_OF_NAME.get(name)
+    return {param: name, f"{param}_kind": kind} if kind else {param: name}
+
+
+def _progress_words(key: str, **params: TextParam) -> Text:
+    """A progress detail of SST's catalog ("robot.progress.<key>")."""
+    return phrase(f"robot.progress.{key}", **params)
 
 
 def _now_ms() -> int:
@@ -171,7 +195,7 @@ class RobotAgent:
             command_id = _id_of(bytes(message.payload))
             if command_id is not None:  # SST learns that this command cannot be done
                 self._ack(command_id)
-                self._progress(command_id, ProgressState.FAILED, f"not a valid command: {exc}")
+                self._progress(command_id, ProgressState.FAILED, invalid_command(str(exc)))
             log.warning("robot %s: refused a command: %s", self.serial, exc)
             return
         self._ack(command.id)
@@ -199,7 +223,11 @@ class RobotAgent:
                     self._dropped.add(command_id)
                     stopped.append(command_id)
         self._progress(command.id, ProgressState.RUNNING, None)
-        detail = f"stopped command {', '.join(map(str, stopped))}" if stopped else "nothing to stop"
+        detail = (
+            _progress_words("stopped_commands", commands=", ".join(map(str, stopped)))
+            if stopped
+            else _progress_words("nothing_to_stop")
+        )
         self._progress(command.id, ProgressState.SUCCEEDED, detail)
 
     def _cancel_current(self) -> None:
@@ -212,65 +240,73 @@ class RobotAgent:
     def _worker(self) -> None:
         while (command := self._work.get()) is not None:
             if command.id in self._dropped:
-                self._progress(command.id, ProgressState.FAILED, "stopped by staff before it began")
+                self._progress(
+                    command.id, ProgressState.FAILED, _progress_words("stopped_before_start")
+                )
                 continue
             if _now_ms() >= command.expires_at:
-                self._progress(command.id, ProgressState.FAILED, "expired before it could begin")
+                self._progress(
+                    command.id, ProgressState.FAILED, _progress_words("expired_before_start")
+                )
                 continue
             cancel = threading.Event()
             with self._lock:
                 self._current = (command.id, cancel)
-            self._progress(command.id, ProgressState.RUNNING, f"starting in the {self.position}")
+            starting = (
+                _progress_words("starting_at_dock")
+                if self.position == DOCK
+                else _progress_words("starting_in", **_room(self.position))
+            )
+            self._progress(command.id, ProgressState.RUNNING, starting)
             try:
                 detail = self._run(command, cancel)
             except _Failed as failure:
                 self._set(RobotState.IDLE if self.position != DOCK else RobotState.DOCKED)
-                self._progress(command.id, ProgressState.FAILED, str(failure))
+                self._progress(command.id, ProgressState.FAILED, failure.text)
             else:
                 self._progress(command.id, ProgressState.SUCCEEDED, detail)
             finally:
                 with self._lock:
                     self._current = None
 
-    def _run(self, command: RobotCommandOut, cancel: threading.Event) -> str:
+    def _run(self, command: RobotCommandOut, cancel: threading.Event) -> Text:
         deadline = command.expires_at
         if isinstance(command, MoveTo):
             self._go(command.args.room, cancel, deadline)
             self._set(RobotState.IDLE)
-            return f"arrived in the {self.position}"
+            return _progress_words("arrived_in", **_room(self.position))
         if isinstance(command, CheckOnResident):
             self._go(command.args.room or "Living room", cancel, deadline)
             self._set(RobotState.BUSY)
             self._pause(self.seconds_per_room, cancel, deadline)
             self._set(RobotState.IDLE)
-            return f"in the {self.position}, camera ready for staff to look"
+            return _progress_words("camera_ready", **_room(self.position))
         if isinstance(command, Speak):
             self._set(RobotState.BUSY)
             self._pause(
                 self.seconds_per_room * max(1, len(command.args.text) / 40), cancel, deadline
             )
             self._set(RobotState.IDLE)
-            return f"said the message in the {self.position}"
+            return _progress_words("said_message", **_room(self.position))
         assert command.command == RobotCommandName.RETURN_TO_DOCK
         self._go(DOCK, cancel, deadline)
         self._set(RobotState.DOCKED)
-        return "docked and charging"
+        return _progress_words("docked")
 
     def _go(self, room: str, cancel: threading.Event, deadline: int) -> None:
         if room not in self.rooms:
-            raise _Failed(f"no room called {room!r} on my map")
+            raise _Failed(_progress_words("no_such_room", room=room))
         here, there = self.rooms.index(self.position), self.rooms.index(room)
         step = 1 if there > here else -1
         path = self.rooms[here + step : there + step : step] if here != there else []
         needed = len(path) * self.drain_per_room
         if room != DOCK and self.battery - needed < self.min_battery:
             raise _Failed(
-                f"battery too low ({self.battery:.0f}%) to reach the {room} and keep a reserve; "
-                "send me to the dock first"
+                _progress_words("battery_low", battery=round(self.battery), **_room(room))
             )
         for next_room in path:
             if next_room in self.blocked:
-                raise _Failed(f"path to the {room} is blocked at the {next_room}")
+                raise _Failed(_progress_words("blocked", **_room(room), **_room(next_room, "at")))
             self._set(RobotState.MOVING)
             self._pause(self.seconds_per_room, cancel, deadline)
             self.position = next_room
@@ -280,9 +316,9 @@ class RobotAgent:
     def _pause(self, seconds: float, cancel: threading.Event, deadline: int) -> None:
         left_ms = deadline - _now_ms()
         if cancel.wait(min(seconds, max(0.0, left_ms / 1000))):
-            raise _Failed(f"stopped by staff in the {self.position}")
+            raise _Failed(_progress_words("stopped_by_staff", **_room(self.position)))
         if _now_ms() >= deadline:
-            raise _Failed(f"ran out of time (expired) in the {self.position}")
+            raise _Failed(_progress_words("ran_out_of_time", **_room(self.position)))
 
     def _set(self, state: RobotState) -> None:
         if state != self.state:
@@ -310,11 +346,16 @@ class RobotAgent:
     def _ack(self, command_id: int) -> None:
         self._publish(self._topics[ROBOT_ACKS], RobotAckIn(id=command_id, ts=_now_ms()))
 
-    def _progress(self, command_id: int, state: ProgressState, detail: str | None) -> None:
+    def _progress(self, command_id: int, state: ProgressState, text: Text | None) -> None:
+        detail = english(text)[:500] if text is not None else None
         if state != ProgressState.RUNNING:
             self.outcomes[command_id] = (state, detail or "")
         body = RobotProgressIn(
-            id=command_id, state=state, detail=detail and detail[:500], ts=_now_ms()
+            id=command_id,
+            state=state,
+            detail=detail,
+            text=ProgressText.model_validate(text.model_dump()) if text is not None else None,
+            ts=_now_ms(),
         )
         self._publish(self._topics[ROBOT_PROGRESS], body)
 

@@ -12,11 +12,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
+import orjson
 
 from sst_core.domain import RobotCommandState as S
-from sst_core.robot_details import EXPIRED_UNFINISHED, EXPIRED_WAITING
+from sst_core.robot_details import EXPIRED_UNFINISHED, EXPIRED_WAITING, detail_text
 from sst_core.robot_messages import OFFLINE, RobotCommandEvent, RobotStatusEvent
-from sst_core.texts import english
+from sst_core.texts import Text, english
 from sst_hub_gateway.parsing import Rejection
 
 FINAL = frozenset({S.SUCCEEDED, S.FAILED, S.EXPIRED})
@@ -29,25 +30,28 @@ SELECT c.id, c.robot_id, r.serial, r.state AS robot_state, c.command, c.args, c.
 FROM robot_commands c JOIN robots r ON r.id = c.robot_id
 WHERE c.id = $1
 """
+# New words replace the text with the one that came with them (none: SST's or bare words).
 _SET_STATE = """
-UPDATE robot_commands SET state = $2, detail = COALESCE($3, detail), updated_at = now()
+UPDATE robot_commands
+SET state = $2, detail = COALESCE($3, detail), updated_at = now(),
+    detail_text = CASE WHEN $3::text IS NULL THEN detail_text ELSE $4::jsonb END
 WHERE id = $1
-RETURNING id, robot_id, command, state, attempts, detail
+RETURNING id, robot_id, command, state, attempts, detail, detail_text
 """
 _MARK_SENT = """
 UPDATE robot_commands
 SET attempts = attempts + 1, updated_at = now(),
     state = CASE WHEN state = 'queued' THEN 'sent' ELSE state END
 WHERE id = $1
-RETURNING id, robot_id, command, state, attempts, detail
+RETURNING id, robot_id, command, state, attempts, detail, detail_text
 """
 _EXPIRE = """
 UPDATE robot_commands c
 SET state = 'expired', updated_at = now(),
-    detail = CASE WHEN c.state = 'queued' THEN $2 ELSE $3 END
+    detail = CASE WHEN c.state = 'queued' THEN $2 ELSE $3 END, detail_text = NULL
 FROM robots r
 WHERE r.id = c.robot_id AND c.state = ANY($1::text[]) AND c.expires_at <= now()
-RETURNING c.id, c.robot_id, r.serial, c.command, c.state, c.attempts, c.detail
+RETURNING c.id, c.robot_id, r.serial, c.command, c.state, c.attempts, c.detail, c.detail_text
 """
 # What to publish: queued commands, and sent ones the robot has not acknowledged in time,
 # of robots that are online; `$4` (a robot id) narrows it to one robot that just came back
@@ -100,6 +104,9 @@ def _command_event(row: Any, serial: str) -> RobotCommandEvent:
         state=S(row["state"]),
         attempts=row["attempts"],
         detail=row["detail"],
+        detail_text=detail_text(None, orjson.loads(row["detail_text"]))
+        if row["detail_text"]
+        else None,  # jsonb comes as text
         at=datetime.now(UTC),
     )
 
@@ -110,9 +117,17 @@ async def load_command(conn: asyncpg.Connection, command_id: int) -> asyncpg.Rec
 
 
 async def report(
-    conn: asyncpg.Connection, *, robot_serial: str, command_id: int, state: S, detail: str | None
+    conn: asyncpg.Connection,
+    *,
+    robot_serial: str,
+    command_id: int,
+    state: S,
+    detail: str | None,
+    text: Text | None = None,
 ) -> RobotCommandEvent | Rejection | None:
-    """Apply an ack or progress report; the change, a rejection, or None (nothing new)."""
+    """Apply an ack or progress report; the change, a rejection, or None (nothing new).
+
+    `text` is `detail` as key + params (a robot's progress text that SST can render)."""
     row = await conn.fetchrow(_COMMAND + " FOR UPDATE OF c", command_id)
     if row is None:
         return Rejection(
@@ -125,7 +140,8 @@ async def report(
         )
     if not advances(row["state"], state):
         return None  # a duplicate, or late: the lifecycle never goes backwards
-    updated = await conn.fetchrow(_SET_STATE, command_id, state.value, detail)
+    stored = orjson.dumps(text.model_dump(mode="json")).decode() if text else None
+    updated = await conn.fetchrow(_SET_STATE, command_id, state.value, detail, stored)
     return _command_event(updated, robot_serial)
 
 
@@ -144,7 +160,7 @@ async def mark_failed(
     conn: asyncpg.Connection, command_id: int, robot_serial: str, detail: str
 ) -> RobotCommandEvent:
     """Fail a command SST cannot send (it breaks the contract)."""
-    row = await conn.fetchrow(_SET_STATE, command_id, S.FAILED.value, detail)
+    row = await conn.fetchrow(_SET_STATE, command_id, S.FAILED.value, detail, None)
     return _command_event(row, robot_serial)
 
 

@@ -45,7 +45,7 @@ from sst_core.const import (
 )
 from sst_core.domain import RobotCommandState
 from sst_core.messages import datetime_to_ms, ms_to_datetime
-from sst_core.robot_details import invalid_command
+from sst_core.robot_details import DETAIL_MAX, invalid_command, progress_text
 from sst_core.robot_messages import (
     OFFLINE,
     RobotAckIn,
@@ -58,7 +58,7 @@ from sst_core.robot_messages import (
     encode_robot_event,
 )
 from sst_core.streams import Entry, consume
-from sst_core.texts import english
+from sst_core.texts import Text, english
 from sst_hub_gateway import robot_store
 from sst_hub_gateway.inbox import Inbox
 from sst_hub_gateway.metrics import GatewayMetrics
@@ -235,9 +235,14 @@ class RobotRelay:
                     if isinstance(body, RobotAckIn)
                     else RobotCommandState(body.state.value)
                 )
-                detail = body.detail if isinstance(body, RobotProgressIn) else None
+                detail, text = self._detail(serial, body)
                 change = await robot_store.report(
-                    conn, robot_serial=serial, command_id=body.id, state=state, detail=detail
+                    conn,
+                    robot_serial=serial,
+                    command_id=body.id,
+                    state=state,
+                    detail=detail,
+                    text=text,
                 )
                 if isinstance(change, Rejection):
                     await self._dead_letter(inbound, serial, change, conn)
@@ -247,6 +252,24 @@ class RobotRelay:
         if came_online is not None:
             log.info("robot %s is online; sending what waited for it", serial)
             await self._send_due(robot_id=came_online)
+
+    @staticmethod
+    def _detail(serial: str, body: RobotAckIn | RobotProgressIn) -> tuple[str | None, Text | None]:
+        """A report's words and their text; a text SST cannot render is dropped, words kept."""
+        if not isinstance(body, RobotProgressIn):
+            return None, None
+        text = progress_text(body.text.as_text()) if body.text is not None else None
+        if body.text is not None and text is None:
+            log.warning(
+                "robot %s: progress text %r of command %s is not one SST can show; "
+                "keeping its words only",
+                serial,
+                body.text.key,
+                body.id,
+            )
+        if body.detail is None and text is not None:
+            return english(text)[:DETAIL_MAX], text
+        return body.detail, text
 
     async def _status(
         self, conn: asyncpg.Connection, serial: str, body: RobotStatusIn, inbound: InboundMessage

@@ -333,3 +333,86 @@ async def test_each_recipient_is_told_in_their_language_and_webhooks_carry_the_k
     assert body.params["explanation"] == words.explanation
     assert render(body, "ko") == payload["text"]
     assert render(body, "en").startswith(f"We noticed something that may need attention for {name}")
+
+
+async def test_the_alert_detail_says_who_was_reached_how_and_with_what_outcome(
+    http: httpx.AsyncClient, home: HomeFixture, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    await set_policy(sessionmaker, home, [("assigned_staff", 0), ("guardians", 0)])
+    guardian = await user_id(sessionmaker, home.guardian_email)
+    staff = await user_id(sessionmaker, home.staff_email)
+    async with smtp_server() as (_mailbox, port), webhook_receiver() as hooks:
+        hooks.hooks["down"] = Hook(secret=SECRET, fail_first=100)  # 503: worth retrying
+        hooks.hooks["g"] = Hook(secret=SECRET)  # SST signs with another secret: 401, given up
+        await set_channels(
+            sessionmaker,
+            staff,
+            ["in_app", "email", "webhook"],
+            webhook_url=hooks.url("down"),
+            webhook_secret=SECRET,
+        )
+        await set_channels(
+            sessionmaker,
+            guardian,
+            ["webhook", "email"],
+            webhook_url=hooks.url("g"),
+            webhook_secret="x" * 40,
+        )
+        # A long back-off keeps the failing webhook between its attempts while we look.
+        settings = fast_settings(smtp_port=port, delivery_backoff_s=600)
+        alert_id = await open_alert(sessionmaker, home)
+        _emitted, emit = recorder()
+        async with running(Scheduler(settings=settings, sessionmaker=sessionmaker, emit=emit)):
+
+            async def tried_all() -> bool:
+                rows = await deliveries(sessionmaker, alert_id)
+                return len(rows) == 5 and all(
+                    d.attempt >= 1 and d.claimed_until is None for d in rows
+                )
+
+            await eventually(tried_all, within=10)
+
+    staff_token = await login(http, home.staff_email, home.password)
+    detail = (await http.get(f"/api/v1/alerts/{alert_id}", headers=auth(staff_token))).json()
+    seen = {(d["recipient_user_id"], d["channel"]): d for d in detail["deliveries"]}
+    assert {key: d["outcome"] for key, d in seen.items()} == {
+        (staff, "in_app"): "sent",
+        (staff, "email"): "sent",
+        (staff, "webhook"): "retrying",
+        (guardian, "webhook"): "failed",
+        (guardian, "email"): "sent",
+    }
+    retrying, failed = seen[(staff, "webhook")], seen[(guardian, "webhook")]
+    assert retrying["error"] == "webhook answered 503" and retrying["attempts"] == 1
+    assert retrying["next_retry_at"] is not None
+    assert failed["error"] == "webhook answered 401" and failed["next_retry_at"] is None
+    assert seen[(staff, "email")]["sent_at"] is not None and seen[(staff, "email")]["error"] is None
+    assert seen[(guardian, "email")]["recipient"] and all(
+        d["purpose"] == "alert" for d in seen.values()
+    )
+    told = [
+        (e["action"], e["details"]["recipient_user_id"], e["details"]["channel"])
+        for e in detail["timeline"]
+        if e["action"] in ("notified", "notification_failed")
+    ]
+    assert sorted(told) == sorted(
+        [
+            ("notified", staff, "in_app"),
+            ("notified", staff, "email"),
+            ("notified", guardian, "email"),
+            ("notification_failed", guardian, "webhook"),
+        ]
+    )
+
+    # The guardian sees how they themselves were reached, without the channel's error text,
+    # and nothing of how staff were.
+    token = await login(http, home.guardian_email, home.password)
+    mine = (await http.get(f"/api/v1/alerts/{alert_id}", headers=auth(token))).json()
+    assert {(d["recipient_user_id"], d["channel"], d["outcome"]) for d in mine["deliveries"]} == {
+        (guardian, "webhook", "failed"),
+        (guardian, "email", "sent"),
+    }
+    assert all(d["error"] is None for d in mine["deliveries"])
+    theirs = [e for e in mine["timeline"] if e["action"] in ("notified", "notification_failed")]
+    assert {e["details"]["recipient_user_id"] for e in theirs} == {guardian}
+    assert all("error" not in e["details"] for e in mine["timeline"])

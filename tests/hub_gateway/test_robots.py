@@ -19,12 +19,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from sst_core.const import ROBOT_COMMANDS_STREAM, ROBOT_EVENTS_STREAM, robot_topic
 from sst_core.db.models import Robot
+from sst_core.localized import render
 from sst_core.robot_messages import (
     RobotCommandEvent,
     RobotStatusEvent,
     decode_robot_event,
     encode_command_entry,
 )
+from sst_core.texts import Text
 from sst_hub_gateway.service import Gateway
 from tests.devices.conftest import clear_retained, starting_robots
 from tests.factories import HomeFixture
@@ -120,6 +122,17 @@ async def lifecycle(redis: Redis, command_id: int) -> list[str]:
     ]
 
 
+async def detail_texts(redis: Redis, command_id: int) -> list[dict[str, Any] | None]:
+    """The detail texts of one command's announced changes, in order."""
+    entries = await redis.xrange(ROBOT_EVENTS_STREAM) or []
+    events = [decode_robot_event(fields) for _, fields in entries if fields]
+    return [
+        e.detail_text.model_dump(mode="json") if e.detail_text else None
+        for e in events
+        if isinstance(e, RobotCommandEvent) and e.command_id == command_id
+    ]
+
+
 async def final(engine: AsyncEngine, command_id: int, within: float = 15) -> Any:
     """Wait until a command reaches a final state; its row."""
 
@@ -147,7 +160,19 @@ async def test_command_lifecycle_end_to_end(
         1,
         "arrived in the Kitchen",
     )
+    # The robot's words also as key + params, stored and announced, for staff's language.
+    arrived = {
+        "key": "robot.progress.arrived_in",
+        "params": {"room": "Kitchen", "room_kind": "kitchen"},
+    }
+    assert row["detail_text"] == arrived
     assert await lifecycle(redis, command_id) == ["sent", "acknowledged", "running", "succeeded"]
+    texts = await detail_texts(redis, command_id)
+    assert texts[-2:] == [
+        {"key": "robot.progress.starting_at_dock", "params": {}},
+        arrived,
+    ]
+    assert render(Text.model_validate(arrived), "ko") == "주방에 도착"
 
     async def in_the_kitchen() -> bool:
         robot = await robot_row(engine, robot_serial)
@@ -201,12 +226,25 @@ async def test_failures_are_reported_as_they_happen(
         "failed",
         "path to the Bedroom is blocked at the Kitchen",
     )
+    assert row["detail_text"] == {
+        "key": "robot.progress.blocked",
+        "params": {
+            "room": "Bedroom",
+            "room_kind": "bedroom",
+            "at": "Kitchen",
+            "at_kind": "kitchen",
+        },
+    }
+    assert (
+        render(Text.model_validate(row["detail_text"]), "ko") == "침실까지 가는 길이 주방에서 막힘"
+    )
     far = await queue_command(
         engine, redis, robot_serial, "check_on_resident", {"room": "Bathroom"}
     )
     row = await final(engine, far)
     assert row["state"] == "failed"
     assert row["detail"].startswith("battery too low (19%) to reach the Bathroom")
+    assert row["detail_text"]["params"]["battery"] == 19
 
 
 async def test_offline_robot_command_waits_then_goes_when_it_is_back(
@@ -231,6 +269,7 @@ async def test_offline_robot_command_expires(
     row = await final(engine, command_id, within=5)
     assert (row["state"], row["attempts"]) == ("expired", 0)
     assert row["detail"] == "expired while waiting for the robot"
+    assert row["detail_text"] is None  # SST's own words: the backend knows them by heart
     assert await lifecycle(redis, command_id) == ["expired"]
 
 
@@ -285,3 +324,50 @@ async def test_duplicate_ack_is_harmless_and_a_foreign_ack_is_dead_lettered(
 
 async def _robot_in(engine: AsyncEngine, serial: str, state: str) -> bool:
     return bool((await robot_row(engine, serial))["state"] == state)
+
+
+async def test_a_progress_text_sst_cannot_show_is_dropped_and_the_words_kept(
+    gateway: Gateway, robot_serial: str, engine: AsyncEngine, redis: Redis
+) -> None:
+    # No robot answers: this test plays the robot, reporting on commands SST queued for it.
+    first = await queue_command(engine, redis, robot_serial, "speak", {"text": "Hello"})
+    second = await queue_command(engine, redis, robot_serial, "speak", {"text": "Hello"})
+    publisher = HubPublisher()
+    try:
+        topic = robot_topic(robot_serial, "progress")
+        # A key outside the robot's family (an alert's title), with the robot's own words...
+        await publisher.publish(
+            topic,
+            {
+                "v": 1,
+                "id": first,
+                "state": "failed",
+                "detail": "could not speak",
+                "text": {"key": "alert.fall.title", "params": {"room": "Kitchen"}},
+                "ts": now_ms(),
+            },
+        )
+        # ...and a robot.progress key without its param, with no words at all.
+        await publisher.publish(
+            topic,
+            {
+                "v": 1,
+                "id": second,
+                "state": "failed",
+                "text": {"key": "robot.progress.arrived_in", "params": {}},
+                "ts": now_ms(),
+            },
+        )
+
+        async def both_failed() -> bool:
+            rows = [await command_row(engine, c) for c in (first, second)]
+            return all(r["state"] == "failed" for r in rows)
+
+        await eventually(both_failed)
+    finally:
+        publisher.close()
+    row = await command_row(engine, first)
+    assert (row["detail"], row["detail_text"]) == ("could not speak", None)
+    row = await command_row(engine, second)
+    assert (row["detail"], row["detail_text"]) == (None, None)
+    assert await dead_letters(engine, robot_serial) == []

@@ -5,17 +5,54 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sst_backend.alerts import repository
-from sst_backend.alerts.schemas import AlertDetailOut, EscalationOut, NextStep, TimelineEvent
+from sst_backend.alerts.schemas import (
+    AlertDetailOut,
+    DeliveryOut,
+    DeliveryOutcome,
+    EscalationOut,
+    NextStep,
+    TimelineEvent,
+)
 from sst_backend.alerts.service import to_out
 from sst_backend.audit import record
 from sst_backend.errors import not_found
 from sst_backend.escalation.policies import TARGET_WORDS, PolicyStep
 from sst_backend.escalation.repository import get_escalation
-from sst_core.db.models import AlertEscalation, User
+from sst_core.db.models import AlertEscalation, NotificationDelivery, User
 from sst_core.domain import Role
 
 # Guardians read the timeline too; channel errors are for staff and operators.
 _STAFF_ONLY_DETAILS = ("error",)
+# Timeline entries about one delivery: a guardian sees those of deliveries to them only.
+_DELIVERY_ACTIONS = ("notified", "notification_failed")
+
+
+_FINAL: dict[str, DeliveryOutcome] = {"sent": "sent", "failed": "failed", "cancelled": "cancelled"}
+
+
+def _outcome(delivery: NotificationDelivery) -> DeliveryOutcome:
+    """How a delivery went, in the words of the API (the table's check admits no other)."""
+    if delivery.state == "pending":
+        return "retrying" if delivery.error is not None else "waiting"
+    return _FINAL[delivery.state]
+
+
+def delivery_out(delivery: NotificationDelivery, *, with_error: bool) -> DeliveryOut:
+    """The API shape of a delivery; its error only for staff (`with_error`)."""
+    outcome = _outcome(delivery)
+    return DeliveryOut(
+        id=delivery.id,
+        purpose=delivery.purpose,
+        channel=delivery.channel,
+        recipient=delivery.recipient,
+        recipient_user_id=delivery.recipient_user_id,
+        outcome=outcome,
+        attempts=delivery.attempt,
+        error=delivery.error if with_error else None,
+        queued_at=delivery.created_at,
+        sent_at=delivery.sent_at,
+        next_retry_at=delivery.next_retry_at if outcome in ("waiting", "retrying") else None,
+    )
 
 
 def escalation_out(escalation: AlertEscalation) -> EscalationOut:
@@ -43,10 +80,13 @@ async def alert_detail(session: AsyncSession, *, user: User, alert_id: int) -> A
         raise not_found("The alert")
     alert = row[0]
     escalation = await get_escalation(session, alert_id=alert.id)
+    guardian = user.role == Role.GUARDIAN
     events = []
     for event, actor_name in await repository.timeline(session, alert_id=alert.id):
         details = dict(event.details or {})
-        if user.role == Role.GUARDIAN:
+        if guardian:
+            if event.action in _DELIVERY_ACTIONS and details.get("recipient_user_id") != user.id:
+                continue  # how staff (or others) were reached is not the guardian's business
             for key in _STAFF_ONLY_DETAILS:
                 details.pop(key, None)
         events.append(
@@ -58,6 +98,9 @@ async def alert_detail(session: AsyncSession, *, user: User, alert_id: int) -> A
                 details=details,
             )
         )
+    deliveries = await repository.deliveries(
+        session, alert_id=alert.id, recipient_user_id=user.id if guardian else None
+    )
     record(session, actor=user, action="alert.view", target_type="alert", target_id=alert.id)
     return AlertDetailOut(
         **to_out(row).model_dump(),
@@ -68,4 +111,5 @@ async def alert_detail(session: AsyncSession, *, user: User, alert_id: int) -> A
         resolution_note=alert.resolution_note,
         escalation=escalation_out(escalation) if escalation else None,
         timeline=events,
+        deliveries=[delivery_out(d, with_error=not guardian) for d in deliveries],
     )

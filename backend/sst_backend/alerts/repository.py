@@ -10,7 +10,15 @@ from sqlalchemy import Select, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sst_backend.access import visible_residents_query
-from sst_core.db.models import Alert, AlertEvent, Resident, Room, Sensor, User
+from sst_core.db.models import (
+    Alert,
+    AlertEvent,
+    NotificationDelivery,
+    Resident,
+    Room,
+    Sensor,
+    User,
+)
 
 AlertRow = tuple[Alert, int, str | None]
 
@@ -71,6 +79,17 @@ async def timeline(session: AsyncSession, *, alert_id: int) -> list[tuple[AlertE
         .order_by(AlertEvent.at, AlertEvent.id)
     )
     return [(row[0], row[1]) for row in (await session.execute(query)).all()]
+
+
+async def deliveries(
+    session: AsyncSession, *, alert_id: int, recipient_user_id: int | None = None
+) -> list[NotificationDelivery]:
+    """The alert's notifications, oldest first; only one user's when `recipient_user_id`."""
+    query = select(NotificationDelivery).where(NotificationDelivery.alert_id == alert_id)
+    if recipient_user_id is not None:
+        query = query.where(NotificationDelivery.recipient_user_id == recipient_user_id)
+    query = query.order_by(NotificationDelivery.created_at, NotificationDelivery.id)
+    return list((await session.scalars(query)).all())
 
 
 async def open_of_kind(session: AsyncSession, *, resident_id: int, kind: str) -> int | None:

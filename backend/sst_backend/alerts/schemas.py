@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -42,6 +42,33 @@ class TimelineEvent(BaseModel):
     details: dict[str, Any] = Field(default_factory=dict)
 
 
+DeliveryOutcome = Literal["waiting", "retrying", "sent", "failed", "cancelled"]
+
+
+class DeliveryOut(BaseModel):
+    """One notification about the alert: to whom, on which channel, and how it went."""
+
+    id: int
+    purpose: str = Field(description="alert (an escalation step) or reminder.")
+    channel: str = Field(description="in_app, email, webhook or push.")
+    recipient: str = Field(examples=["Kim Minji"])
+    recipient_user_id: int | None = Field(
+        default=None, description="Null for an emergency contact."
+    )
+    outcome: DeliveryOutcome = Field(
+        description="waiting (not tried yet), retrying (an attempt failed, another is due at "
+        "next_retry_at), sent, failed (given up: error says why) or cancelled (the alert was "
+        "acknowledged or resolved first)."
+    )
+    attempts: int
+    error: str | None = Field(
+        default=None, description="The last attempt's error; shown to staff only."
+    )
+    queued_at: datetime
+    sent_at: datetime | None = None
+    next_retry_at: datetime | None = None
+
+
 class NextStep(BaseModel):
     """The escalation step that comes next if nobody acknowledges."""
 
@@ -76,3 +103,8 @@ class AlertDetailOut(AlertOut):
         default=None, description="Null until the scheduler has picked the alert up (a second)."
     )
     timeline: list[TimelineEvent]
+    deliveries: list[DeliveryOut] = Field(
+        default_factory=list,
+        description="Every notification about the alert with its outcome, oldest first; a "
+        "guardian sees only those sent to them.",
+    )

@@ -125,7 +125,7 @@ async def relay_robots(
             payload = {**event.model_dump(mode="json"), "home_id": target.home_id}
             if isinstance(event, RobotCommandEvent):
                 # SST's own details also as key + params, for the page's language.
-                text = detail_text(event.detail)
+                text = detail_text(event.detail, event.detail_text)
                 payload["detail_text"] = text.model_dump(mode="json") if text else None
             payload["resident_id"] = target.resident_id
             source = f"robot_events:{_entry_text(entry_id)}"

@@ -78,6 +78,7 @@ class RobotCommandOut(BaseModel):
     detail: str | None
     detail_text: Text | None = Field(
         default=None,
-        description="The detail as a message key and raw params when SST wrote it (expiry, "
-        "a command it could not send); null for the robot's own words.",
+        description="The detail as a message key and raw params: the robot's progress text "
+        "(robot.progress.*) or SST's own words (expiry, a command it could not send); null "
+        "for a robot's words sent without a text.",
     )

@@ -46,11 +46,11 @@ _CAPABILITY = {
 def command_out(command: RobotCommand) -> RobotCommandOut:
     """The API shape of a command."""
     out = RobotCommandOut.model_validate(command, from_attributes=True)
-    return out.model_copy(update={"detail_text": detail_text(command.detail)})
+    return out.model_copy(update={"detail_text": detail_text(command.detail, command.detail_text)})
 
 
-def _detail_text(detail: str | None) -> dict[str, Any] | None:
-    text = detail_text(detail)
+def _detail_text(command: RobotCommand) -> dict[str, Any] | None:
+    text = detail_text(command.detail, command.detail_text)
     return text.model_dump(mode="json") if text else None
 
 
@@ -104,7 +104,7 @@ def live_payload(command: RobotCommand, robot: Robot, target: Target) -> dict[st
         "state": command.state,
         "attempts": command.attempts,
         "detail": command.detail,
-        "detail_text": _detail_text(command.detail),
+        "detail_text": _detail_text(command),
         "at": datetime.now(UTC).isoformat(),
         "home_id": target.home_id,
         "resident_id": target.resident_id,

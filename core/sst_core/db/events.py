@@ -125,6 +125,8 @@ class RobotCommand(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     detail: Mapped[str | None] = mapped_column(Text)
+    # The robot's detail as a message key + raw params (its progress `text`), for any language.
+    detail_text: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
 
 
 class AuditEntry(Base):

@@ -1,11 +1,19 @@
-// Administration: residents, people, assignments, hubs and sensors, robots. Each form checks its
+// Administration: residents, people, assignments, emergency contacts, hubs and sensors, robots. Each form checks its
 // fields first and shows the server's refusal in words; device credentials are shown once.
 import { useEffect, useState } from "preact/hooks";
 import { messageOf, type DashboardController } from "../controller";
 import { t, textOr, type MessageKey } from "../i18n";
 import { ADMIN_TABS, type AdminTab } from "../router";
 import type { DashboardState } from "../state/store";
-import type { Home, MqttCredentials, Robot, UserAdmin } from "../types";
+import type {
+  EmergencyContact,
+  EmergencyContactIn,
+  Home,
+  Language,
+  MqttCredentials,
+  Robot,
+  UserAdmin,
+} from "../types";
 
 /** A role in the page's language. */
 function roleLabel(role: string): string {
@@ -308,6 +316,154 @@ function AssignmentsTab({
   );
 }
 
+/** The contact's fields as the API wants them, or the first problem in the page's language. */
+export function readContact(
+  fields: Record<string, string>,
+): { problem: string; body?: undefined } | { problem?: undefined; body: EmergencyContactIn } {
+  const missing = missingField(fields, { resident: "admin.resident", full_name: "admin.name" });
+  if (missing) return { problem: missing };
+  const phone = (fields.phone ?? "").trim();
+  const email = (fields.email ?? "").trim();
+  if (phone === "" && email === "") return { problem: t("admin.contactReach") };
+  if (phone !== "" && !/^\+?[0-9 ()-]{5,32}$/.test(phone)) return { problem: t("admin.contactPhoneBad") };
+  if (email !== "" && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(email)) {
+    return { problem: t("admin.required", { field: t("admin.email") }) };
+  }
+  const priority = Number(fields.priority ?? "1");
+  const language: Language = fields.language === "ko" ? "ko" : "en";
+  return {
+    body: {
+      full_name: fields.full_name!.trim(),
+      relation: (fields.relation ?? "").trim(),
+      phone: phone || null,
+      email: email || null,
+      priority: Number.isInteger(priority) && priority >= 1 && priority <= 9 ? priority : 1,
+      language,
+    },
+  };
+}
+
+/** A language's name in the page's language ("Korean", "한국어"). */
+function languageName(language: string): string {
+  return textOr(`language.${language}`, language);
+}
+
+export function ContactsTab({
+  controller,
+  state,
+}: {
+  controller: DashboardController;
+  state: DashboardState;
+}) {
+  const form = useForm();
+  const [resident, setResident] = useState<number | null>(state.residents[0]?.id ?? null);
+  const [contacts, setContacts] = useState<EmergencyContact[]>([]);
+  const [listError, setListError] = useState<string | null>(null);
+  const [reloads, setReloads] = useState(0);
+
+  useEffect(() => {
+    if (resident === null) return;
+    controller.api
+      .emergencyContacts(resident)
+      .then((rows) => {
+        setContacts(rows);
+        setListError(null);
+      })
+      .catch((e) => setListError(messageOf(e)));
+  }, [controller, resident, reloads]);
+
+  async function remove(contact: EmergencyContact) {
+    try {
+      await controller.api.deleteEmergencyContact(contact.resident_id, contact.id);
+      setReloads((n) => n + 1);
+    } catch (e) {
+      setListError(messageOf(e));
+    }
+  }
+
+  return (
+    <>
+      <label for="ct-res">{t("admin.resident")}</label>
+      <select
+        id="ct-res"
+        value={resident ?? ""}
+        onChange={(e) => {
+          const value = (e.currentTarget as HTMLSelectElement).value;
+          setResident(value === "" ? null : Number(value));
+        }}
+      >
+        {state.residents.map((r) => (
+          <option key={r.id} value={r.id}>
+            {r.full_name}
+          </option>
+        ))}
+      </select>
+      {listError && (
+        <p class="message message--error" role="alert">
+          {listError}
+        </p>
+      )}
+      <ul class="admin-list" aria-label={t("admin.contacts")}>
+        {contacts.length === 0 && <li>{t("admin.contactsNone")}</li>}
+        {contacts.map((c) => (
+          <li key={c.id} data-contact-id={c.id}>
+            <strong>{c.full_name}</strong>
+            {c.relation ? ` (${c.relation})` : ""} · {[c.phone, c.email].filter(Boolean).join(" · ")} ·{" "}
+            {t("admin.contactPriorityOf", { priority: c.priority })} · {languageName(c.language)}{" "}
+            <button type="button" class="button button--quiet" onClick={() => void remove(c)}>
+              {t("admin.remove")}
+            </button>
+          </li>
+        ))}
+      </ul>
+      <form
+        class="admin-form"
+        noValidate
+        onSubmit={(e) => {
+          e.preventDefault();
+          const el = e.currentTarget as HTMLFormElement;
+          const contact = readContact({ ...read(el), resident: resident === null ? "" : String(resident) });
+          void form.submit(
+            () => contact.problem ?? null,
+            () => controller.api.addEmergencyContact(resident!, contact.body!),
+            () => {
+              el.reset();
+              setReloads((n) => n + 1);
+            },
+          );
+        }}
+      >
+        <h3>{t("admin.addContact")}</h3>
+        <label for="ct-name">{t("admin.name")}</label>
+        <input id="ct-name" name="full_name" required />
+        <label for="ct-rel">{t("admin.relation")}</label>
+        <input id="ct-rel" name="relation" placeholder={t("admin.contactRelationExample")} />
+        <label for="ct-phone">{t("admin.phone")}</label>
+        <input id="ct-phone" name="phone" type="tel" autocomplete="off" />
+        <label for="ct-email">{t("admin.email")}</label>
+        <input id="ct-email" name="email" type="email" autocomplete="off" />
+        <label for="ct-prio">{t("admin.contactPriority")}</label>
+        <select id="ct-prio" name="priority">
+          {[1, 2, 3, 4, 5, 6, 7, 8, 9].map((n) => (
+            <option key={n} value={n}>
+              {n}
+            </option>
+          ))}
+        </select>
+        <label for="ct-lang">{t("admin.contactLanguage")}</label>
+        <select id="ct-lang" name="language">
+          <option value="en">{languageName("en")}</option>
+          <option value="ko">{languageName("ko")}</option>
+        </select>
+        <Message outcome={form.outcome} />
+        <button class="button button--primary" disabled={form.busy || resident === null}>
+          {t("admin.addContact")}
+        </button>
+      </form>
+    </>
+  );
+}
+
 function HomeSelect({ homes, id }: { homes: Home[]; id: string }) {
   return (
     <select id={id} name="home">
@@ -459,6 +615,7 @@ const TAB_LABEL: Record<AdminTab, MessageKey> = {
   residents: "admin.residents",
   users: "admin.users",
   assignments: "admin.assignments",
+  contacts: "admin.contacts",
   devices: "admin.devices",
   robots: "admin.robots",
 };
@@ -518,6 +675,7 @@ export function AdminView({ controller, state, tab }: Props) {
         {tab === "assignments" && (
           <AssignmentsTab controller={controller} state={state} users={users} reload={reload} />
         )}
+        {tab === "contacts" && <ContactsTab controller={controller} state={state} />}
         {tab === "devices" && <DevicesTab controller={controller} homes={homes} />}
         {tab === "robots" && <RobotsTab controller={controller} homes={homes} />}
       </section>

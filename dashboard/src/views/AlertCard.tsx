@@ -10,6 +10,7 @@ function actionLabel(action: string): string {
   const key = `action.${action}`;
   return key in en ? t(key as MessageKey) : action;
 }
+import { deliveryLine, timelineDelivery } from "../state/deliveries";
 import { describeEscalation } from "../state/escalation";
 import { formatAgo, formatCount, formatLocalTime, severityLabel, stateLabel } from "../state/format";
 import type { Alert, AlertDetail, Resident } from "../types";
@@ -200,9 +201,28 @@ export function AlertCard({ alert, resident, fresh, controller, now, detail }: P
                   {typeof event.details?.reason === "string"
                     ? ` · ${serverWords(event.details.reason_text, event.details.reason)}`
                     : ""}
+                  {event.details && timelineDelivery(event.details) !== null
+                    ? ` · ${timelineDelivery(event.details)}`
+                    : ""}
                 </li>
               ))}
             </ol>
+          )}
+          {detail?.deliveries !== undefined && (
+            <>
+              <h4>{t("delivery.heading")}</h4>
+              {detail.deliveries.length === 0 ? (
+                <p>{t("delivery.none")}</p>
+              ) : (
+                <ul class="alert__deliveries">
+                  {detail.deliveries.map((delivery) => (
+                    <li key={delivery.id} class={`delivery delivery--${delivery.outcome}`}>
+                      {deliveryLine(delivery, zone, now)}
+                    </li>
+                  ))}
+                </ul>
+              )}
+            </>
           )}
         </div>
       )}

@@ -98,6 +98,7 @@ export function RobotControls({ controller, resident, room, alertId }: Props) {
         command: c.command,
         state: c.state,
         detail: c.detail,
+        detail_text: c.detail_text ?? null,
       }),
     );
   }
