@@ -37,6 +37,12 @@ _HUBS = """
 SELECT h.online, h.last_seen_at FROM residents p JOIN hubs h ON h.home_id = p.home_id
 WHERE p.id = :resident_id
 """
+# The hub's offline spells that touch the view: its hub_offline alerts.
+_OFFLINE = """
+SELECT opened_at, resolved_at FROM alerts
+WHERE resident_id = :resident_id AND kind = 'hub_offline'
+  AND opened_at <= :end AND (resolved_at IS NULL OR resolved_at >= :start)
+"""
 _THRESHOLDS = """
 SELECT rule, params FROM resident_rule_thresholds WHERE resident_id = :resident_id
 """
@@ -134,6 +140,9 @@ async def load_view(
         await conn.execute(text(_SENSORS), {"resident_id": resident_id, "start": start})
     ).all()
     hubs = (await conn.execute(text(_HUBS), {"resident_id": resident_id})).all()
+    offline = (
+        await conn.execute(text(_OFFLINE), {"resident_id": resident_id, "start": start, "end": end})
+    ).all()
     seen = [h for h in hubs if h.last_seen_at is not None]
     hub_online = None if not seen else all(h.online for h in seen)
     return HomeView(
@@ -146,4 +155,5 @@ async def load_view(
         sensors=[SensorInfo(s.id, s.kind, s.room_kind, s.room_name) for s in sensors],
         hub_online=hub_online,
         last_report_before={s.id: s.last_before for s in sensors if s.last_before is not None},
+        offline=[(o.opened_at, o.resolved_at) for o in offline],
     )

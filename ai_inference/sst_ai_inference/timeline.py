@@ -84,10 +84,19 @@ class HomeView:
     hub_online: bool | None = None  # None: not known (no hub, or a replay)
     # Newest reading of each sensor before `events` starts, for sensors silent since.
     last_report_before: dict[int, datetime] = field(default_factory=dict)
+    # When the home's hub was known to be offline (its hub_offline alerts: from, until or
+    # None if still open). Not known in a replay.
+    offline: list[tuple[datetime, datetime | None]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.events.sort(key=lambda e: (e.at, e.sensor_id))
         self._times = [e.at for e in self.events]
+
+    def offline_during(self, start: datetime, end: datetime) -> bool:
+        """Whether the hub was known to be offline at some moment of [start, end]."""
+        return any(
+            began <= end and (ended is None or ended >= start) for began, ended in self.offline
+        )
 
     def upto(self, t: datetime) -> list[Event]:
         """Events stamped at or before `t`, oldest first."""

@@ -24,6 +24,7 @@ from typing import Any
 
 from sst_ai_inference.findings import (
     STAY,
+    UNKNOWN_HUB_OFFLINE,
     UNKNOWN_NO_DATA,
     Finding,
     FixedWakeTimes,
@@ -241,6 +242,10 @@ def no_wake_up(view: HomeView, t: datetime, p: dict[str, Any], wake: WakeTimes) 
         return cleared(phrase("resolved.out_since", time=clock(door.at, view.timezone)))
     if h < deadline:
         return STAY
+    if view.offline_during(usual - BED_EXIT_EARLIEST, deadline):
+        # The hub was away while she would have got up: no sign of it proves nothing
+        # (a hub back mid-morning after a night offline would otherwise mean "not up").
+        return UNKNOWN_HUB_OFFLINE
     name, zone = view.resident_name, view.timezone
     last = _last(events, lambda e: e.moves)
     seen = (

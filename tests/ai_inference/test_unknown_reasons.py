@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from sst_ai_inference.findings import Finding, FixedWakeTimes, Verdict
-from sst_ai_inference.timeline import HomeView
+from sst_ai_inference.timeline import Event, HomeView
 from sst_ai_inference.windowed import WINDOWED_RULES, WindowedRule
 from sst_core.localized import render
 from sst_core.texts import english
@@ -57,3 +57,55 @@ def test_no_data_and_an_offline_hub_are_the_reasons_staff_read() -> None:
     assert silent.verdict == Verdict.UNKNOWN and silent.reason == "hub not known to be online"
     assert silent.reason_text is not None
     assert render(silent.reason_text, "ko") == "허브가 연결되어 있는지 알 수 없음"
+
+
+def _morning_after_a_night_offline(
+    offline: list[tuple[datetime, datetime | None]],
+) -> Finding:
+    """11:00 in Seoul; the hub has reported (temperatures only) since 10:00; no bed exit."""
+    zone = ZoneInfo("Asia/Seoul")
+    day = datetime(2026, 3, 2, tzinfo=zone)
+    events = [
+        Event(
+            day.replace(hour=10, minute=m).astimezone(UTC),
+            7,
+            "temperature",
+            "living",
+            "Living room",
+            21.0,
+        )
+        for m in range(0, 60, 10)
+    ] + [
+        Event(day.replace(hour=11).astimezone(UTC), 7, "temperature", "living", "Living room", 21.0)
+    ]
+    view = HomeView(
+        resident_id=1,
+        resident_name="Kim Young-ja",
+        timezone=zone,
+        events=events,
+        hub_online=True,
+        offline=[(a.astimezone(UTC), b.astimezone(UTC) if b else None) for a, b in offline],
+    )
+    rule = {r.kind.value: r for r in WINDOWED_RULES}["no_wake_up"]
+    params = RULE_PARAMS[rule.params]().model_dump()  # up by 07:30 + 120 min
+    return rule.judge(view, day.replace(hour=11).astimezone(UTC), params, FixedWakeTimes())
+
+
+def test_a_hub_offline_during_the_morning_cannot_say_she_did_not_get_up() -> None:
+    """A hub back at 10:00 after a night offline has seen no bed exit: that proves nothing."""
+    zone = ZoneInfo("Asia/Seoul")
+    night = datetime(2026, 3, 1, 23, 0, tzinfo=zone)
+    back = datetime(2026, 3, 2, 10, 0, tzinfo=zone)
+    finding = _morning_after_a_night_offline([(night, back)])
+    assert finding.verdict == Verdict.UNKNOWN
+    assert finding.reason_text is not None and finding.reason_text.key == "unknown.hub_offline"
+    still_away = _morning_after_a_night_offline([(night, None)])
+    assert still_away.verdict == Verdict.UNKNOWN
+    # The controls: the same morning with the hub online throughout, or offline only for an
+    # hour in the night, is a morning she did not get up.
+    assert _morning_after_a_night_offline([]).verdict == Verdict.RAISE
+    an_hour_at_night = (
+        datetime(2026, 3, 2, 1, 0, tzinfo=zone),
+        datetime(2026, 3, 2, 2, 0, tzinfo=zone),
+    )
+    assert _morning_after_a_night_offline([an_hour_at_night]).verdict == Verdict.RAISE

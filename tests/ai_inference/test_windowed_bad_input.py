@@ -10,6 +10,7 @@ import random
 from datetime import date, datetime, timedelta
 
 from redis.asyncio import Redis
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from tests.ai_inference.scenario import (
@@ -148,3 +149,43 @@ async def test_readings_out_of_order_and_late_give_the_verdicts_of_readings_in_o
     # Two ordinary simulated days raise nothing at all.
     assert await kinds(engine, ordered.resident_id) == []
     assert announced == []
+
+
+async def _hub_was_offline(
+    engine: AsyncEngine, home: HomeFixture, since: datetime, until: datetime
+) -> None:
+    """The alert the gateway's sweep leaves for a hub away from `since` to `until`."""
+    async with engine.begin() as conn:
+        await conn.execute(
+            text(
+                "INSERT INTO alerts (resident_id, kind, severity, state, title, explanation,"
+                " count, opened_at, last_seen_at, resolved_at)"
+                " VALUES (:r, 'hub_offline', 'high', 'resolved', 'Hub offline', 'silent', 1,"
+                " :since, :since, :until)"
+            ),
+            {"r": home.resident_id, "since": since, "until": until},
+        )
+
+
+async def test_a_hub_back_mid_morning_does_not_say_she_did_not_get_up(
+    engine: AsyncEngine, redis: Redis, sessionmaker: Sessions
+) -> None:
+    """Both homes report from 10:00 only, nobody moves: the one whose hub the platform knew
+    to be offline through the morning gets no "not up"; the control does."""
+    back, control = await berlin_home(sessionmaker, engine), await berlin_home(sessionmaker, engine)
+    await _hub_was_offline(engine, back, local(DAY, 0) - timedelta(hours=2), local(DAY, 10))
+    arrivals: list[tuple[datetime, Row]] = []
+    for home in (back, control):
+        arrivals += on_time(Scenario(home).life(local(DAY, 10), local(DAY, 12)).rows)
+
+    await run_clock_with_arrivals(
+        engine,
+        [detector(engine, redis)],
+        [back.resident_id, control.resident_id],
+        arrivals,
+        local(DAY, 10),
+        local(DAY, 12),
+    )
+
+    assert "no_wake_up" in await kinds(engine, control.resident_id)
+    assert "no_wake_up" not in await kinds(engine, back.resident_id)
