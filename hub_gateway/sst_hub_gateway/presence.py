@@ -25,6 +25,7 @@ from redis.exceptions import RedisError
 
 from sst_core.const import DEVICE_EVENTS_STREAM
 from sst_core.device_messages import DeviceEvent, DeviceEventKind, OfflineCause
+from sst_hub_gateway.db_errors import CONNECTION_ERRORS
 
 log = logging.getLogger("sst.gateway.presence")
 
@@ -219,7 +220,7 @@ async def sweep_silent_hubs(
                 if on_offline is not None:
                     on_offline(len(pending))
                 pending = []
-        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, RedisError) as exc:
+        except (asyncpg.PostgresError, *CONNECTION_ERRORS, RedisError) as exc:
             log.warning("presence sweep failed (%s: %s); next try in an interval", type(exc), exc)
         with suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), interval_s)

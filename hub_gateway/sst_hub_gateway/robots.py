@@ -60,6 +60,7 @@ from sst_core.robot_messages import (
 from sst_core.streams import Entry, consume
 from sst_core.texts import Text, english
 from sst_hub_gateway import robot_store
+from sst_hub_gateway.db_errors import CONNECTION_ERRORS
 from sst_hub_gateway.inbox import Inbox
 from sst_hub_gateway.metrics import GatewayMetrics
 from sst_hub_gateway.mqtt import InboundMessage, MqttBridge
@@ -426,7 +427,7 @@ class RobotRelay:
                 await self._send_due()
             except _Stopping:
                 return
-            except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, RedisError) as exc:
+            except (asyncpg.PostgresError, *CONNECTION_ERRORS, RedisError) as exc:
                 log.warning("robot sweep failed (%s); next try in an interval", exc)
             except Exception:  # upkeep must outlive any one bad row
                 log.exception("robot sweep failed; next try in an interval")
@@ -459,7 +460,7 @@ class RobotRelay:
         while True:
             try:
                 return await step()
-            except (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError) as exc:
+            except (asyncpg.PostgresConnectionError, *CONNECTION_ERRORS) as exc:
                 what = f"PostgreSQL ({exc})"
             except RedisError as exc:
                 what = f"Redis ({exc})"

@@ -36,6 +36,7 @@ from sst_hub_gateway.batch import (
     parse_message,
     refuse_message,
 )
+from sst_hub_gateway.db_errors import CONNECTION_ERRORS
 from sst_hub_gateway.directory import Directory
 from sst_hub_gateway.inbox import Inbox
 from sst_hub_gateway.metrics import GatewayMetrics
@@ -380,7 +381,10 @@ class Gateway:
                 if (exc.sqlstate or "")[:2] in _DATA_CLASSES:
                     raise _DataRefused(str(exc)) from exc
                 attempt = await self._back_off("PostgreSQL", exc, attempt, stop)
-            except (OSError, TimeoutError, asyncpg.InterfaceError) as exc:
+            except CONNECTION_ERRORS as exc:
+                if isinstance(exc, asyncpg.InternalClientError):
+                    # The connection's state is unknown: none of the pool's is reused.
+                    await pool.expire_connections()
                 attempt = await self._back_off("PostgreSQL", exc, attempt, stop)
             self.metrics.db_retries += 1
 

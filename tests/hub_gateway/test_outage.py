@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
+import asyncpg
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -100,3 +101,31 @@ async def _stored(engine: AsyncEngine, sensor_id: int, count: int) -> bool:
 
 async def _retried(gateway: Gateway) -> bool:
     return gateway.metrics.db_retries >= 1
+
+
+async def test_a_connection_left_broken_is_waited_out_not_fatal() -> None:
+    """asyncpg's InternalClientError ("cannot switch to state ...; another operation is in
+    progress"), seen when PostgreSQL stopped in the middle of a write, once ended the
+    gateway. It is retried like any connection failure, with the pool's connections
+    replaced."""
+
+    class Pool:
+        expired = 0
+
+        async def expire_connections(self) -> None:
+            Pool.expired += 1
+
+    calls: list[int] = []
+
+    async def step(work: int, planner: object, pool: object) -> int:
+        calls.append(work)
+        if len(calls) == 1:
+            raise asyncpg.InternalClientError(
+                "cannot switch to state 15; another operation (2) is in progress"
+            )
+        return work * 2
+
+    gateway = Gateway(gateway_settings())
+    result = await gateway._retrying(step, 21, None, Pool(), asyncio.Event())  # type: ignore[arg-type]
+    assert result == 42 and calls == [21, 21]
+    assert Pool.expired == 1 and gateway.metrics.db_retries == 1
