@@ -3,10 +3,13 @@ tests/conftest.py: one server for the whole run, whichever package's tests ask f
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from sst_backend.realtime.feed import LiveFeed, write_only_feed
 from tests.factories import HomeFixture, make_home
 
 
@@ -21,3 +24,15 @@ async def login(http: httpx.AsyncClient, email: str, password: str) -> str:
 async def home_for_schemathesis(sessionmaker: async_sessionmaker[AsyncSession]) -> HomeFixture:
     """The facility whose admin schemathesis acts as."""
     return await make_home(sessionmaker)
+
+
+@pytest.fixture
+async def feed(
+    test_env: dict[str, str], sessionmaker: async_sessionmaker[AsyncSession]
+) -> AsyncIterator[LiveFeed]:
+    """A feed in this process, publishing through a write-only Redis manager (like a service)."""
+    live, manager = write_only_feed(test_env["SST_REDIS_URL"], sessionmaker)
+    yield live
+    client = getattr(manager, "redis", None)
+    if client is not None:
+        await client.aclose()

@@ -23,25 +23,13 @@ from sst_backend.realtime.events import (
     Audience,
     Target,
 )
-from sst_backend.realtime.feed import LiveFeed, write_only_feed
+from sst_backend.realtime.feed import LiveFeed
 from sst_core.const import ALERT_EVENT, DEVICE_EVENTS_STREAM, READINGS_STREAM
 from sst_core.device_messages import DeviceEvent, DeviceEventKind, OfflineCause
 from sst_core.messages import encode_stream_rows
 from tests.backend.conftest import login
 from tests.backend.live import LiveClient, fall_alert_payload
 from tests.factories import PASSWORD, HomeFixture, make_home
-
-
-@pytest.fixture
-async def feed(
-    test_env: dict[str, str], sessionmaker: async_sessionmaker[AsyncSession]
-) -> AsyncIterator[LiveFeed]:
-    """A feed in this process, publishing through a write-only Redis manager (like a service)."""
-    live, manager = write_only_feed(test_env["SST_REDIS_URL"], sessionmaker)
-    yield live
-    client = getattr(manager, "redis", None)
-    if client is not None:
-        await client.aclose()
 
 
 @pytest.fixture

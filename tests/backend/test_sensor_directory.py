@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import pytest
 from redis.asyncio import Redis
@@ -11,22 +10,11 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from sst_backend.realtime import sensor_state
-from sst_backend.realtime.feed import LiveFeed, write_only_feed
+from sst_backend.realtime.feed import LiveFeed
 from sst_backend.realtime.sensor_state import SensorStateFeed
 from tests.factories import HomeFixture
 
 BULK = 600
-
-
-@pytest.fixture
-async def feed(
-    test_env: dict[str, str], sessionmaker: async_sessionmaker[AsyncSession]
-) -> AsyncIterator[LiveFeed]:
-    live, manager = write_only_feed(test_env["SST_REDIS_URL"], sessionmaker)
-    yield live
-    client = getattr(manager, "redis", None)
-    if client is not None:
-        await client.aclose()
 
 
 async def _add_sensors(
