@@ -10,6 +10,7 @@ import { ACTIVE_STATES, isUrgent } from "./state/alerts";
 import { announceAlert, localDate, shiftDate } from "./state/format";
 import { initialState, Store, type UiPrefs } from "./state/store";
 import type { Socket } from "socket.io-client";
+import { LiveDevices } from "./state/liveDevices";
 import type { RobotCommandBody } from "./state/robots";
 import type { Alert, Resident, RobotCommand } from "./types";
 
@@ -48,6 +49,8 @@ export class DashboardController {
   private refreshing: Promise<boolean> | null = null;
   /** Changes at each sign-in and sign-out (not at a token refresh): answers to an older one are dropped. */
   private epoch = 0;
+  /** Hub presence and robot status as they arrived, laid over lists read before them. */
+  readonly devices = new LiveDevices();
   /** Other parts of the page (the resident page) listening to live events. */
   readonly liveListeners = new Set<(event: { kind: string; payload: unknown }) => void>();
 
@@ -119,6 +122,7 @@ export class DashboardController {
     if (this.activityTimer) clearInterval(this.activityTimer);
     for (const timer of this.escalationTimers.values()) clearTimeout(timer);
     this.escalationTimers.clear();
+    this.devices.clear();
     this.residentRefresh = null;
     this.expiryTimer = null;
     this.activityTimer = null;
@@ -307,11 +311,13 @@ export class DashboardController {
         this.emitLive("sensor_state", payload);
       },
       onRobotStatus: (payload) => {
+        this.devices.robotStatus(payload);
         this.store.dispatch({ type: "robotStatus", status: payload });
         this.emitLive("robot_status", payload);
       },
       onRobotCommand: (payload) => this.emitLive("robot_command", payload),
       onHubPresence: (payload) => {
+        this.devices.hubPresence(payload);
         this.store.dispatch({ type: "hubPresence", presence: payload });
         this.emitLive("hub_presence", payload);
       },
@@ -383,6 +389,8 @@ export class DashboardController {
   private async loadExtras(residents: readonly Resident[]): Promise<void> {
     const epoch = this.epoch;
     const now = new Date();
+    // Device events that arrive while these are read must not be undone by the answers.
+    const since = this.devices.mark();
     await Promise.all(
       residents.slice(0, 100).map(async (resident) => {
         // Yesterday too: at one in the morning "last seen" should still say where she went to bed.
@@ -406,7 +414,12 @@ export class DashboardController {
         this.store.dispatch({
           type: "extrasLoaded",
           residentId: resident.id,
-          extras: { lastActivity: last, risk, robots, hubs },
+          extras: {
+            lastActivity: last,
+            risk,
+            robots: robots && this.devices.robots(robots, since),
+            hubs: hubs && this.devices.hubs(hubs, since),
+          },
         });
       }),
     );

@@ -4,6 +4,7 @@ import { render } from "preact";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { DashboardController } from "../src/controller";
 import { setLocale } from "../src/i18n";
+import { LiveDevices } from "../src/state/liveDevices";
 import type { RobotCommandBody } from "../src/state/robots";
 import type { Robot, RobotCommand, VideoSessionSummary } from "../src/types";
 import { RobotControls } from "../src/views/RobotControls";
@@ -41,6 +42,7 @@ function standIn(refuse: string | null, record: VideoSessionSummary[] = []) {
     },
     store: { get: () => ({ session: { user: { id: 7 } } }) },
     liveListeners: listeners,
+    devices: new LiveDevices(),
     liveSocket: () => null,
     sendRobotCommand: async (robotId: number, body: RobotCommandBody) => {
       sent.push({ robotId, body });

@@ -110,7 +110,14 @@ export function reduce(state: DashboardState, action: Action): DashboardState {
         hubs: undefined,
         risk: undefined,
       };
-      return { ...state, extras: { ...state.extras, [action.residentId]: { ...before, ...action.extras } } };
+      const extras = { ...before, ...action.extras };
+      // A reading that arrived live while the heatmap was read is newer than the heatmap.
+      if (before.lastActivity && action.extras.lastActivity !== undefined)
+        extras.lastActivity =
+          action.extras.lastActivity === null
+            ? before.lastActivity
+            : laterActivity(before.lastActivity, action.extras.lastActivity);
+      return { ...state, extras: { ...state.extras, [action.residentId]: extras } };
     }
     case "prefs":
       return { ...state, prefs: { ...state.prefs, ...action.prefs } };

@@ -54,6 +54,7 @@ interface Loaded {
 
 async function load(controller: DashboardController, residentId: number): Promise<Loaded> {
   const api = controller.api;
+  const devicesFrom = controller.devices.mark(); // robot status arriving meanwhile wins
   const resident = await api.resident(residentId);
   const zone = resident.timezone;
   const today = localDate(new Date(), zone);
@@ -92,7 +93,7 @@ async function load(controller: DashboardController, residentId: number): Promis
     alerts: alerts ?? [],
     thresholds,
     policies,
-    robots: robots ?? [],
+    robots: controller.devices.robots(robots ?? [], devicesFrom),
     sensors: sensors ?? [],
     temperatures,
     recordings,

@@ -50,9 +50,10 @@ export function RobotControls({ controller, resident, room, alertId }: Props) {
       setRobots([]);
       return;
     }
+    const since = controller.devices.mark(); // status that arrives meanwhile wins
     controller.api
       .robots(homeId)
-      .then((list) => current && setRobots(list))
+      .then((list) => current && setRobots(controller.devices.robots(list, since)))
       .catch(() => current && setLoadError(t("error.generic")));
     return () => {
       current = false;
