@@ -1,5 +1,6 @@
 // Administration: residents, people, assignments, emergency contacts, hubs and sensors, robots. Each form checks its
 // fields first and shows the server's refusal in words; device credentials are shown once.
+import type { ComponentChildren } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import { messageOf, type DashboardController } from "../controller";
 import { t, textOr, type MessageKey } from "../i18n";
@@ -14,6 +15,7 @@ import type {
   Robot,
   UserAdmin,
 } from "../types";
+import { FormMessage, readFields, useSubmit } from "./forms";
 
 /** A role in the page's language. */
 function roleLabel(role: string): string {
@@ -24,20 +26,6 @@ interface Props {
   controller: DashboardController;
   state: DashboardState;
   tab: AdminTab;
-}
-
-type Outcome = { ok: boolean; text: string } | null;
-
-function Message({ outcome }: { outcome: Outcome }) {
-  if (outcome === null) return null;
-  return (
-    <p
-      class={`message ${outcome.ok ? "message--info" : "message--error"}`}
-      role={outcome.ok ? "status" : "alert"}
-    >
-      {outcome.text}
-    </p>
-  );
 }
 
 /** The first empty required field's message, or null. */
@@ -52,28 +40,46 @@ export function missingField(
   return null;
 }
 
-function useForm() {
-  const [outcome, setOutcome] = useState<Outcome>(null);
-  const [busy, setBusy] = useState(false);
-  async function submit(check: () => string | null, call: () => Promise<unknown>, done?: () => void) {
-    const problem = check();
-    if (problem) return setOutcome({ ok: false, text: problem });
-    setBusy(true);
-    try {
-      await call();
-      setOutcome({ ok: true, text: t("admin.created") });
-      done?.();
-    } catch (error) {
-      setOutcome({ ok: false, text: messageOf(error) });
-    } finally {
-      setBusy(false);
-    }
-  }
-  return { outcome, busy, submit };
-}
+/** What a submitted admin form asks for: the first problem with its fields in words, or its request. */
+type Request = string | (() => Promise<unknown>);
 
-function read(form: HTMLFormElement): Record<string, string> {
-  return Object.fromEntries([...new FormData(form).entries()].map(([k, v]) => [k, String(v)]));
+/** An admin form: it states its fields (children) and its request; `action` is its heading and its button. */
+function AdminForm({
+  action,
+  secondary = false,
+  blocked = false,
+  request,
+  done,
+  children,
+}: {
+  action: MessageKey;
+  secondary?: boolean;
+  blocked?: boolean;
+  request: (fields: Record<string, string>) => Request;
+  done?: (form: HTMLFormElement) => void;
+  children: ComponentChildren;
+}) {
+  const form = useSubmit("admin.created");
+  return (
+    <form
+      class="admin-form"
+      noValidate
+      onSubmit={(e) => {
+        e.preventDefault();
+        const el = e.currentTarget as HTMLFormElement;
+        const asked = request(readFields(el));
+        if (typeof asked === "string") form.refuse(asked);
+        else void form.send(asked, () => done?.(el));
+      }}
+    >
+      <h3>{t(action)}</h3>
+      {children}
+      <FormMessage outcome={form.outcome} />
+      <button class={secondary ? "button" : "button button--primary"} disabled={form.busy || blocked}>
+        {t(action)}
+      </button>
+    </form>
+  );
 }
 
 function Credentials({ mqtt }: { mqtt: MqttCredentials }) {
@@ -101,7 +107,6 @@ function Credentials({ mqtt }: { mqtt: MqttCredentials }) {
 }
 
 function ResidentsTab({ controller, state }: { controller: DashboardController; state: DashboardState }) {
-  const form = useForm();
   return (
     <>
       <ul class="admin-list">
@@ -111,45 +116,41 @@ function ResidentsTab({ controller, state }: { controller: DashboardController; 
           </li>
         ))}
       </ul>
-      <form
-        class="admin-form"
-        noValidate
-        onSubmit={(e) => {
-          e.preventDefault();
-          const el = e.currentTarget as HTMLFormElement;
-          const f = read(el);
-          void form.submit(
-            () =>
-              missingField(f, {
-                full_name: "admin.name",
-                label: "admin.homeLabel",
-                timezone: "admin.timezone",
-              }),
-            () =>
-              controller.api.createResident({
-                full_name: f.full_name!.trim(),
-                home: { label: f.label!.trim(), timezone: f.timezone!.trim() },
-              }),
-            () => {
-              el.reset();
-              void controller.reload();
-            },
-          );
+      <AdminForm
+        action="admin.add"
+        request={(f) =>
+          missingField(f, {
+            full_name: "admin.name",
+            label: "admin.homeLabel",
+            timezone: "admin.timezone",
+          }) ??
+          (() =>
+            controller.api.createResident({
+              full_name: f.full_name!.trim(),
+              home: { label: f.label!.trim(), timezone: f.timezone!.trim() },
+            }))
+        }
+        done={(el) => {
+          el.reset();
+          void controller.reload();
         }}
       >
-        <h3>{t("admin.add")}</h3>
         <label for="res-name">{t("admin.name")}</label>
         <input id="res-name" name="full_name" required />
         <label for="res-home">{t("admin.homeLabel")}</label>
         <input id="res-home" name="label" required />
         <label for="res-tz">{t("admin.timezone")}</label>
         <input id="res-tz" name="timezone" required value="Asia/Seoul" />
-        <Message outcome={form.outcome} />
-        <button class="button button--primary" disabled={form.busy}>
-          {t("admin.add")}
-        </button>
-      </form>
+      </AdminForm>
     </>
+  );
+}
+
+/** The first problem with a new account's fields (a required one empty, an e-mail without @), or null. */
+function accountProblem(fields: Record<string, string>): string | null {
+  return (
+    missingField(fields, { full_name: "admin.name", email: "admin.email", password: "admin.password" }) ??
+    (/^[^@\s]+@[^@\s]+$/.test(fields.email!.trim()) ? null : t("admin.required", { field: t("admin.email") }))
   );
 }
 
@@ -162,7 +163,6 @@ function UsersTab({
   users: UserAdmin[];
   reload: () => void;
 }) {
-  const form = useForm();
   return (
     <>
       <table class="admin-table">
@@ -188,39 +188,24 @@ function UsersTab({
           ))}
         </tbody>
       </table>
-      <form
-        class="admin-form"
-        noValidate
-        onSubmit={(e) => {
-          e.preventDefault();
-          const el = e.currentTarget as HTMLFormElement;
-          const f = read(el);
-          void form.submit(
-            () =>
-              missingField(f, {
-                full_name: "admin.name",
-                email: "admin.email",
-                password: "admin.password",
-              }) ??
-              (/^[^@\s]+@[^@\s]+$/.test(f.email!.trim())
-                ? null
-                : t("admin.required", { field: t("admin.email") })),
-            () =>
-              controller.api.createUser({
-                full_name: f.full_name!.trim(),
-                email: f.email!.trim(),
-                role: f.role ?? "staff",
-                password: f.password!,
-                is_charge_nurse: f.charge === "on",
-              }),
-            () => {
-              el.reset();
-              reload();
-            },
-          );
+      <AdminForm
+        action="admin.add"
+        request={(f) =>
+          accountProblem(f) ??
+          (() =>
+            controller.api.createUser({
+              full_name: f.full_name!.trim(),
+              email: f.email!.trim(),
+              role: f.role ?? "staff",
+              password: f.password!,
+              is_charge_nurse: f.charge === "on",
+            }))
+        }
+        done={(el) => {
+          el.reset();
+          reload();
         }}
       >
-        <h3>{t("admin.add")}</h3>
         <label for="user-name">{t("admin.name")}</label>
         <input id="user-name" name="full_name" required />
         <label for="user-email">{t("admin.email")}</label>
@@ -236,11 +221,7 @@ function UsersTab({
         <label class="check">
           <input type="checkbox" name="charge" /> {t("admin.chargeNurse")}
         </label>
-        <Message outcome={form.outcome} />
-        <button class="button button--primary" disabled={form.busy}>
-          {t("admin.add")}
-        </button>
-      </form>
+      </AdminForm>
     </>
   );
 }
@@ -256,7 +237,6 @@ function AssignmentsTab({
   users: UserAdmin[];
   reload: () => void;
 }) {
-  const form = useForm();
   const names = new Map(state.residents.map((r) => [r.id, r.full_name]));
   const people = users.filter((u) => u.role !== "admin");
   return (
@@ -269,24 +249,20 @@ function AssignmentsTab({
           </li>
         ))}
       </ul>
-      <form
-        class="admin-form"
-        noValidate
-        onSubmit={(e) => {
-          e.preventDefault();
-          const f = read(e.currentTarget as HTMLFormElement);
+      <AdminForm
+        action="admin.assign"
+        request={(f) => {
           const user = people.find((u) => String(u.id) === f.user);
-          void form.submit(
-            () => missingField(f, { user: "admin.user", resident: "admin.resident" }),
-            () =>
+          return (
+            missingField(f, { user: "admin.user", resident: "admin.resident" }) ??
+            (() =>
               user?.role === "guardian"
                 ? controller.api.linkGuardian(user.id, Number(f.resident), f.relation?.trim() || "family")
-                : controller.api.assign(Number(f.user), Number(f.resident), true),
-            reload,
+                : controller.api.assign(Number(f.user), Number(f.resident), true))
           );
         }}
+        done={reload}
       >
-        <h3>{t("admin.assign")}</h3>
         <label for="as-user">{t("admin.user")}</label>
         <select id="as-user" name="user">
           <option value="">—</option>
@@ -307,11 +283,7 @@ function AssignmentsTab({
         </select>
         <label for="as-rel">{t("admin.relation")}</label>
         <input id="as-rel" name="relation" placeholder={t("admin.relationExample")} />
-        <Message outcome={form.outcome} />
-        <button class="button button--primary" disabled={form.busy}>
-          {t("admin.assign")}
-        </button>
-      </form>
+      </AdminForm>
     </>
   );
 }
@@ -355,7 +327,6 @@ export function ContactsTab({
   controller: DashboardController;
   state: DashboardState;
 }) {
-  const form = useForm();
   const [resident, setResident] = useState<number | null>(state.residents[0]?.id ?? null);
   const [contacts, setContacts] = useState<EmergencyContact[]>([]);
   const [listError, setListError] = useState<string | null>(null);
@@ -416,24 +387,18 @@ export function ContactsTab({
           </li>
         ))}
       </ul>
-      <form
-        class="admin-form"
-        noValidate
-        onSubmit={(e) => {
-          e.preventDefault();
-          const el = e.currentTarget as HTMLFormElement;
-          const contact = readContact({ ...read(el), resident: resident === null ? "" : String(resident) });
-          void form.submit(
-            () => contact.problem ?? null,
-            () => controller.api.addEmergencyContact(resident!, contact.body!),
-            () => {
-              el.reset();
-              setReloads((n) => n + 1);
-            },
-          );
+      <AdminForm
+        action="admin.addContact"
+        blocked={resident === null}
+        request={(f) => {
+          const contact = readContact({ ...f, resident: resident === null ? "" : String(resident) });
+          return contact.problem ?? (() => controller.api.addEmergencyContact(resident!, contact.body!));
+        }}
+        done={(el) => {
+          el.reset();
+          setReloads((n) => n + 1);
         }}
       >
-        <h3>{t("admin.addContact")}</h3>
         <label for="ct-name">{t("admin.name")}</label>
         <input id="ct-name" name="full_name" required />
         <label for="ct-rel">{t("admin.relation")}</label>
@@ -455,11 +420,7 @@ export function ContactsTab({
           <option value="en">{languageName("en")}</option>
           <option value="ko">{languageName("ko")}</option>
         </select>
-        <Message outcome={form.outcome} />
-        <button class="button button--primary" disabled={form.busy || resident === null}>
-          {t("admin.addContact")}
-        </button>
-      </form>
+      </AdminForm>
     </>
   );
 }
@@ -478,49 +439,34 @@ function HomeSelect({ homes, id }: { homes: Home[]; id: string }) {
 }
 
 function DevicesTab({ controller, homes }: { controller: DashboardController; homes: Home[] }) {
-  const hubForm = useForm();
-  const sensorForm = useForm();
   const [mqtt, setMqtt] = useState<MqttCredentials | null>(null);
   return (
     <>
-      <form
-        class="admin-form"
-        noValidate
-        onSubmit={(e) => {
-          e.preventDefault();
-          const f = read(e.currentTarget as HTMLFormElement);
+      <AdminForm
+        action="admin.provisionHub"
+        request={(f) => {
           setMqtt(null);
-          void hubForm.submit(
-            () => missingField(f, { home: "admin.home" }),
-            async () =>
-              setMqtt((await controller.api.provisionHub(Number(f.home), f.serial?.trim() || null)).mqtt),
+          return (
+            missingField(f, { home: "admin.home" }) ??
+            (async () =>
+              setMqtt((await controller.api.provisionHub(Number(f.home), f.serial?.trim() || null)).mqtt))
           );
         }}
       >
-        <h3>{t("admin.provisionHub")}</h3>
         <label for="hub-home">{t("admin.home")}</label>
         <HomeSelect homes={homes} id="hub-home" />
         <label for="hub-serial">{t("admin.serial")}</label>
         <input id="hub-serial" name="serial" />
-        <Message outcome={hubForm.outcome} />
-        <button class="button button--primary" disabled={hubForm.busy}>
-          {t("admin.provisionHub")}
-        </button>
-      </form>
+      </AdminForm>
       {mqtt && <Credentials mqtt={mqtt} />}
-      <form
-        class="admin-form"
-        noValidate
-        onSubmit={(e) => {
-          e.preventDefault();
-          const f = read(e.currentTarget as HTMLFormElement);
-          void sensorForm.submit(
-            () => missingField(f, { hub: "admin.hubId", key: "admin.sensorKey" }),
-            () => controller.api.addSensor(Number(f.hub), f.key!.trim(), f.kind ?? "motion", null),
-          );
-        }}
+      <AdminForm
+        action="admin.addSensor"
+        secondary
+        request={(f) =>
+          missingField(f, { hub: "admin.hubId", key: "admin.sensorKey" }) ??
+          (() => controller.api.addSensor(Number(f.hub), f.key!.trim(), f.kind ?? "motion", null))
+        }
       >
-        <h3>{t("admin.addSensor")}</h3>
         <label for="sen-hub">{t("admin.hubId")}</label>
         <input id="sen-hub" name="hub" type="number" min={1} />
         <label for="sen-key">{t("admin.sensorKey")}</label>
@@ -544,17 +490,12 @@ function DevicesTab({ controller, homes }: { controller: DashboardController; ho
             </option>
           ))}
         </select>
-        <Message outcome={sensorForm.outcome} />
-        <button class="button" disabled={sensorForm.busy}>
-          {t("admin.addSensor")}
-        </button>
-      </form>
+      </AdminForm>
     </>
   );
 }
 
 function RobotsTab({ controller, homes }: { controller: DashboardController; homes: Home[] }) {
-  const form = useForm();
   const [mqtt, setMqtt] = useState<MqttCredentials | null>(null);
   const [robots, setRobots] = useState<Robot[]>([]);
   useEffect(() => {
@@ -572,16 +513,13 @@ function RobotsTab({ controller, homes }: { controller: DashboardController; hom
           </li>
         ))}
       </ul>
-      <form
-        class="admin-form"
-        noValidate
-        onSubmit={(e) => {
-          e.preventDefault();
-          const f = read(e.currentTarget as HTMLFormElement);
+      <AdminForm
+        action="admin.provisionRobot"
+        request={(f) => {
           setMqtt(null);
-          void form.submit(
-            () => missingField(f, { home: "admin.home", model: "admin.model" }),
-            async () =>
+          return (
+            missingField(f, { home: "admin.home", model: "admin.model" }) ??
+            (async () =>
               setMqtt(
                 (
                   await controller.api.provisionRobot(
@@ -590,22 +528,17 @@ function RobotsTab({ controller, homes }: { controller: DashboardController; hom
                     f.model!.trim(),
                   )
                 ).mqtt,
-              ),
+              ))
           );
         }}
       >
-        <h3>{t("admin.provisionRobot")}</h3>
         <label for="rob-home">{t("admin.home")}</label>
         <HomeSelect homes={homes} id="rob-home" />
         <label for="rob-serial">{t("admin.serial")}</label>
         <input id="rob-serial" name="serial" />
         <label for="rob-model">{t("admin.model")}</label>
         <input id="rob-model" name="model" value="sst-bot" />
-        <Message outcome={form.outcome} />
-        <button class="button button--primary" disabled={form.busy}>
-          {t("admin.provisionRobot")}
-        </button>
-      </form>
+      </AdminForm>
       {mqtt && <Credentials mqtt={mqtt} />}
     </>
   );

@@ -1,9 +1,10 @@
 // Per-resident rule thresholds and escalation policy; the server decides who may change them
 // (admins and charge nurses) and its refusal is shown in words.
 import { useState } from "preact/hooks";
-import { messageOf, type DashboardController } from "../controller";
+import type { DashboardController } from "../controller";
 import { t, textOr } from "../i18n";
 import type { EscalationTarget, Policy, PolicyStep, Threshold } from "../types";
+import { FormMessage, useSubmit, type Submit } from "./forms";
 
 const TARGETS: readonly EscalationTarget[] = [
   "assigned_staff",
@@ -28,6 +29,20 @@ export function checkParam(name: string, text: string, range: Range | undefined)
   return value;
 }
 
+/** The outcome of a setting's last save, then its Save button for those who may edit. */
+function SaveOutcome({ form, canEdit }: { form: Submit; canEdit: boolean }) {
+  return (
+    <>
+      <FormMessage outcome={form.outcome} />
+      {canEdit && (
+        <button type="submit" class="button" disabled={form.busy}>
+          {t("resident.save")}
+        </button>
+      )}
+    </>
+  );
+}
+
 function ThresholdRow({
   controller,
   residentId,
@@ -42,8 +57,7 @@ function ThresholdRow({
   const [values, setValues] = useState<Record<string, string>>(
     Object.fromEntries(Object.entries(threshold.effective).map(([k, v]) => [k, String(v)])),
   );
-  const [message, setMessage] = useState<{ ok: boolean; text: string } | null>(null);
-  const [busy, setBusy] = useState(false);
+  const form = useSubmit("resident.saved");
   const ranges = threshold.parameters as Record<string, Range>;
 
   async function save(event: Event) {
@@ -51,18 +65,10 @@ function ThresholdRow({
     const params: Record<string, number> = {};
     for (const [name, text] of Object.entries(values)) {
       const checked = checkParam(name, text, ranges[name]);
-      if (typeof checked === "string") return setMessage({ ok: false, text: checked });
+      if (typeof checked === "string") return form.refuse(checked);
       params[name] = checked;
     }
-    setBusy(true);
-    try {
-      await controller.api.setThreshold(residentId, threshold.rule, params);
-      setMessage({ ok: true, text: t("resident.saved") });
-    } catch (error) {
-      setMessage({ ok: false, text: messageOf(error) });
-    } finally {
-      setBusy(false);
-    }
+    await form.send(() => controller.api.setThreshold(residentId, threshold.rule, params));
   }
 
   return (
@@ -91,19 +97,7 @@ function ThresholdRow({
           </div>
         );
       })}
-      {message && (
-        <p
-          class={`message ${message.ok ? "message--info" : "message--error"}`}
-          role={message.ok ? "status" : "alert"}
-        >
-          {message.text}
-        </p>
-      )}
-      {canEdit && (
-        <button type="submit" class="button" disabled={busy}>
-          {t("resident.save")}
-        </button>
-      )}
+      <SaveOutcome form={form} canEdit={canEdit} />
     </form>
   );
 }
@@ -141,8 +135,7 @@ function PolicyRow({
   const [reminder, setReminder] = useState(
     policy.reminder_interval_s ? String(Math.round(policy.reminder_interval_s / 60)) : "",
   );
-  const [message, setMessage] = useState<{ ok: boolean; text: string } | null>(null);
-  const [busy, setBusy] = useState(false);
+  const form = useSubmit("resident.saved");
 
   async function save(event: Event) {
     event.preventDefault();
@@ -150,28 +143,22 @@ function PolicyRow({
     for (const [index, step] of steps.entries()) {
       const minutes = Number(step.minutes);
       if (step.minutes.trim() === "" || !Number.isFinite(minutes) || minutes < 0) {
-        return setMessage({ ok: false, text: `${t("policy.step", { n: index + 1 })}: ${t("policy.delay")}` });
+        return form.refuse(`${t("policy.step", { n: index + 1 })}: ${t("policy.delay")}`);
       }
       out.push({ target: step.target, delay_s: Math.round(minutes * 60) });
     }
     const reminderMinutes = reminder.trim() === "" ? null : Number(reminder);
     if (reminderMinutes !== null && (!Number.isFinite(reminderMinutes) || reminderMinutes <= 0)) {
-      return setMessage({ ok: false, text: t("policy.reminder") });
+      return form.refuse(t("policy.reminder"));
     }
-    setBusy(true);
-    try {
-      await controller.api.setResidentPolicy(
+    await form.send(() =>
+      controller.api.setResidentPolicy(
         residentId,
         policy.severity,
         out,
         reminderMinutes === null ? null : Math.round(reminderMinutes * 60),
-      );
-      setMessage({ ok: true, text: t("resident.saved") });
-    } catch (error) {
-      setMessage({ ok: false, text: messageOf(error) });
-    } finally {
-      setBusy(false);
-    }
+      ),
+    );
   }
 
   const prefix = `pol-${policy.severity}`;
@@ -238,19 +225,7 @@ function PolicyRow({
           onInput={(e) => setReminder((e.currentTarget as HTMLInputElement).value)}
         />
       </div>
-      {message && (
-        <p
-          class={`message ${message.ok ? "message--info" : "message--error"}`}
-          role={message.ok ? "status" : "alert"}
-        >
-          {message.text}
-        </p>
-      )}
-      {canEdit && (
-        <button type="submit" class="button" disabled={busy}>
-          {t("resident.save")}
-        </button>
-      )}
+      <SaveOutcome form={form} canEdit={canEdit} />
     </form>
   );
 }
