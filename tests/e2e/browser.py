@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, Page, ViewportSize, expect
 
+from tests.e2e.processes import Service
+
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 DESKTOP: ViewportSize = {"width": 1366, "height": 768}
@@ -88,3 +90,21 @@ async def sign_in(page: Page, email: str, password: str) -> None:
     await page.get_by_label("Email").fill(email)
     await page.get_by_label("Password").fill(password)
     await page.get_by_role("button", name="Sign in").click()
+
+
+async def signed_in(
+    browser: Browser,
+    platform: dict[str, Service],
+    email: str,
+    password: str,
+    viewport: ViewportSize = DESKTOP,
+    *,
+    connected: bool = True,
+) -> Page:
+    """A fresh page (see new_page) on the platform's backend, signed in; with `connected`, once
+    the page says its live feed is connected."""
+    page = await new_page(browser, platform["backend"].env["_BASE_URL"], viewport)
+    await sign_in(page, email, password)
+    if connected:
+        await expect(page.locator(".conn--connected")).to_be_visible()
+    return page

@@ -32,6 +32,7 @@ from tests.e2e.browser import (
     new_page,
     shoot,
     sign_in,
+    signed_in,
 )
 from tests.e2e.hubs import gateway_listening
 from tests.e2e.processes import Service, start_platform, wait_ready
@@ -135,9 +136,7 @@ async def test_a_fall_appears_live_and_is_acknowledged_and_resolved(
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
     home, _ = facility
-    page = await new_page(browser, platform["backend"].env["_BASE_URL"], DESKTOP)
-    await sign_in(page, home.staff_email, home.password)
-    await expect(page.locator(".conn--connected")).to_be_visible()
+    page = await signed_in(browser, platform, home.staff_email, home.password)
     await expect(page.locator(".resident")).to_have_count(1)
     # A marker that a reload would wipe: the alert must arrive without one.
     await page.evaluate("window.sstNoReload = true")
@@ -225,8 +224,7 @@ async def test_resident_page_draws_charts_from_the_analytics_api(
     platform: dict[str, Service], browser: Browser, facility: tuple[HomeFixture, HomeFixture]
 ) -> None:
     home, _ = facility
-    page = await new_page(browser, platform["backend"].env["_BASE_URL"], DESKTOP)
-    await sign_in(page, home.staff_email, home.password)
+    page = await signed_in(browser, platform, home.staff_email, home.password, connected=False)
     await expect(page.locator(".resident")).to_have_count(1)
     await page.locator(".resident__name").click()
     await expect(page.locator("#resident-title")).to_have_text(f"Resident {home.hub_serial[4:]}")
@@ -266,8 +264,7 @@ async def test_staff_download_a_recording_from_the_resident_page(
     store = LocalStore(Path(platform["backend"].env["SST_OBJECT_STORE_DIR"]))
     await asyncio.to_thread(store.put, stored.key, film)
 
-    page = await new_page(browser, platform["backend"].env["_BASE_URL"], DESKTOP)
-    await sign_in(page, home.staff_email, home.password)
+    page = await signed_in(browser, platform, home.staff_email, home.password, connected=False)
     await expect(page.locator(".resident")).to_have_count(1)
     await page.goto(f"/#/residents/{home.resident_id}")
     item = page.locator(f'[data-recording="{stored.recording_id}"]')
@@ -297,8 +294,9 @@ async def test_guardian_sees_only_their_resident_on_a_phone(
     platform: dict[str, Service], browser: Browser, facility: tuple[HomeFixture, HomeFixture]
 ) -> None:
     home, neighbour = facility
-    page = await new_page(browser, platform["backend"].env["_BASE_URL"], PHONE)
-    await sign_in(page, home.guardian_email, home.password)
+    page = await signed_in(
+        browser, platform, home.guardian_email, home.password, PHONE, connected=False
+    )
     own = f"Resident {home.hub_serial[4:]}"
     other = f"Resident {neighbour.hub_serial[4:]}"
     await expect(page.get_by_test_id("today-summary")).not_to_be_empty()
@@ -357,9 +355,7 @@ async def test_korean_and_large_text_are_one_click_away(
     platform: dict[str, Service], browser: Browser, facility: tuple[HomeFixture, HomeFixture]
 ) -> None:
     home, _ = facility
-    page = await new_page(browser, platform["backend"].env["_BASE_URL"], DESKTOP)
-    await sign_in(page, home.staff_email, home.password)
-    await expect(page.locator(".conn--connected")).to_be_visible()
+    page = await signed_in(browser, platform, home.staff_email, home.password)
     await page.get_by_label("Language").select_option("ko")
     await expect(page.locator("#alerts-title")).to_contain_text("알림")
     await expect(page.locator("html")).to_have_attribute("lang", "ko")
@@ -377,9 +373,7 @@ async def test_a_lost_connection_shows_a_banner_and_recovers(
     platform: dict[str, Service], browser: Browser, facility: tuple[HomeFixture, HomeFixture]
 ) -> None:
     home, _ = facility
-    page = await new_page(browser, platform["backend"].env["_BASE_URL"], DESKTOP)
-    await sign_in(page, home.staff_email, home.password)
-    await expect(page.locator(".conn--connected")).to_be_visible()
+    page = await signed_in(browser, platform, home.staff_email, home.password)
     platform["backend"].stop()
     try:
         await expect(page.locator(".banner--warning")).to_contain_text(
@@ -405,9 +399,7 @@ async def test_admin_pages_check_forms_and_show_device_credentials_once(
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
     home, neighbour = facility
-    base = platform["backend"].env["_BASE_URL"]
-    page = await new_page(browser, base, DESKTOP)
-    await sign_in(page, home.admin_email, home.password)
+    page = await signed_in(browser, platform, home.admin_email, home.password, connected=False)
     await page.get_by_role("link", name="Admin").click()
     await page.get_by_role("link", name="Staff and guardians").click()
     # The server's refusal, in its own words: the e-mail is taken.
@@ -458,10 +450,7 @@ async def test_thresholds_are_for_admins_and_charge_nurses(
     platform: dict[str, Service], browser: Browser, facility: tuple[HomeFixture, HomeFixture]
 ) -> None:
     home, _ = facility
-    base = platform["backend"].env["_BASE_URL"]
-    page = await new_page(browser, base, DESKTOP)
-    await sign_in(page, home.staff_email, home.password)
-    await expect(page.locator(".conn--connected")).to_be_visible()
+    page = await signed_in(browser, platform, home.staff_email, home.password)
     await page.goto(f"/#/residents/{home.resident_id}")
     # Plain staff read the thresholds; the fields are locked and the page says why.
     form = page.locator("form.setting").first
@@ -475,9 +464,7 @@ async def test_thresholds_are_for_admins_and_charge_nurses(
     await expect(page.locator("main .message--error")).to_contain_text("This page does not exist")
     await close_page(page)
 
-    page = await new_page(browser, base, DESKTOP)
-    await sign_in(page, home.admin_email, home.password)
-    await expect(page.locator(".conn--connected")).to_be_visible()
+    page = await signed_in(browser, platform, home.admin_email, home.password)
     await page.goto(f"/#/residents/{home.resident_id}")
     form = page.locator("form.setting").first
     field = form.locator("input").first
@@ -495,8 +482,7 @@ async def test_an_expired_session_is_refreshed_then_ends_at_the_sign_in_form(
     platform: dict[str, Service], browser: Browser, facility: tuple[HomeFixture, HomeFixture]
 ) -> None:
     home, _ = facility
-    page = await new_page(browser, platform["backend"].env["_BASE_URL"], DESKTOP)
-    await sign_in(page, home.staff_email, home.password)
+    page = await signed_in(browser, platform, home.staff_email, home.password, connected=False)
     await expect(page.locator(".resident")).to_have_count(1)
     # An access token the server no longer accepts: the page exchanges its refresh token.
     spoil = """(what) => {

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, expect
+from playwright.async_api import Browser, Locator, Page, expect
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -35,6 +35,7 @@ from tests.e2e.browser import (
     new_page,
     shoot,
     sign_in,
+    signed_in,
 )
 from tests.e2e.hubs import gateway_listening
 from tests.e2e.processes import Service, eventually, start_platform, wait_ready
@@ -173,6 +174,13 @@ async def fall(sessionmaker: async_sessionmaker[AsyncSession], built: HomeFixtur
         return int(alert.id)
 
 
+async def emergency_panel(page: Page, alert_id: int) -> Locator:
+    """The alert's emergency panel, opened from its card."""
+    card = page.locator(f'[data-alert-id="{alert_id}"]')
+    await card.get_by_role("button", name="Emergency panel").click()
+    return card.get_by_role("dialog")
+
+
 async def test_staff_watches_the_camera_live_and_stops_it(
     platform: dict[str, Service],
     browser: Browser,
@@ -181,12 +189,8 @@ async def test_staff_watches_the_camera_live_and_stops_it(
 ) -> None:
     built, _, _ = home
     alert_id = await fall(sessionmaker, built)
-    page = await new_page(browser, platform["backend"].env["_BASE_URL"], DESKTOP)
-    await sign_in(page, built.staff_email, built.password)
-    await expect(page.locator(".conn--connected")).to_be_visible()
-    card = page.locator(f'[data-alert-id="{alert_id}"]')
-    await card.get_by_role("button", name="Emergency panel").click()
-    panel = card.get_by_role("dialog")
+    page = await signed_in(browser, platform, built.staff_email, built.password)
+    panel = await emergency_panel(page, alert_id)
     status = panel.get_by_test_id("video-status")
     await expect(status).to_have_text("Video is off.")
     started = time.monotonic()
@@ -234,12 +238,8 @@ async def test_robot_commands_show_live_progress_and_refusals_in_words(
 ) -> None:
     built, robot_id, mover_id = home
     alert_id = await fall(sessionmaker, built)
-    page = await new_page(browser, platform["backend"].env["_BASE_URL"], DESKTOP)
-    await sign_in(page, built.staff_email, built.password)
-    await expect(page.locator(".conn--connected")).to_be_visible()
-    card = page.locator(f'[data-alert-id="{alert_id}"]')
-    await card.get_by_role("button", name="Emergency panel").click()
-    panel = card.get_by_role("dialog")
+    page = await signed_in(browser, platform, built.staff_email, built.password)
+    panel = await emergency_panel(page, alert_id)
     robot = panel.locator(f'[data-robot-id="{robot_id}"]')
     await expect(robot.get_by_test_id("robot-status")).to_contain_text("docked")
 
@@ -288,9 +288,7 @@ async def test_a_sensor_reading_lights_its_room_without_reload(
     engine: AsyncEngine,
 ) -> None:
     built, _, _ = home
-    page = await new_page(browser, platform["backend"].env["_BASE_URL"], DESKTOP)
-    await sign_in(page, built.staff_email, built.password)
-    await expect(page.locator(".conn--connected")).to_be_visible()
+    page = await signed_in(browser, platform, built.staff_email, built.password)
     await page.goto(f"/#/residents/{built.resident_id}")
     kitchen = page.locator('.room[data-room="Kitchen"]')
     await expect(kitchen).to_have_class(re.compile(r"room--quiet"))
@@ -320,12 +318,8 @@ async def test_a_role_without_the_right_sees_the_refusal(
     built, _, _ = home
     alert_id = await fall(sessionmaker, built)
     # Admins run the facility; looking into homes is for members of staff (docs/video.md).
-    page = await new_page(browser, platform["backend"].env["_BASE_URL"], DESKTOP)
-    await sign_in(page, built.admin_email, built.password)
-    await expect(page.locator(".conn--connected")).to_be_visible()
-    card = page.locator(f'[data-alert-id="{alert_id}"]')
-    await card.get_by_role("button", name="Emergency panel").click()
-    panel = card.get_by_role("dialog")
+    page = await signed_in(browser, platform, built.admin_email, built.password)
+    panel = await emergency_panel(page, alert_id)
     sessions_before = await _sessions(sessionmaker, alert_id)
     await panel.get_by_role("button", name="Start live video").click()
     status = panel.get_by_test_id("video-status")

@@ -10,6 +10,7 @@ import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import httpx
 import paho.mqtt.client as mqtt
@@ -20,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from sst_core.const import ALERT_EVENT, hub_topic
 from sst_core.db.models import Alert, DeadLetter
+from sst_devices.hub_agent import HubAgent
 from tests.conftest import MQTT_HOST, MQTT_PASSWORD, MQTT_PORT, MQTT_USERNAME
 from tests.e2e.hubs import gateway_listening
 from tests.e2e.processes import Service, start_platform
@@ -87,6 +89,21 @@ async def staff_socket(
     return client, inbox
 
 
+@asynccontextmanager
+async def hub_and_staff(
+    platform: dict[str, Service], engine: AsyncEngine, home: HomeFixture
+) -> AsyncIterator[tuple[HubAgent, asyncio.Queue[dict]]]:
+    """The home's hub, connected to the gateway, and the alerts a staff member's browser gets;
+    both are disconnected on leaving."""
+    agent = await gateway_listening(platform, engine, home)
+    client, inbox = await staff_socket(platform["backend"].env["_BASE_URL"], home)
+    try:
+        yield agent, inbox
+    finally:
+        await client.disconnect()
+        agent.disconnect()
+
+
 async def next_alert(
     inbox: asyncio.Queue[dict], resident_id: int, kind: str, within: float
 ) -> dict:
@@ -107,19 +124,13 @@ async def test_fall_reaches_staff_browser_and_database(
     engine: AsyncEngine,
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
-    base = platform["backend"].env["_BASE_URL"]
-    agent = await gateway_listening(platform, engine, home)
-    client, inbox = await staff_socket(base, home)
-    try:
+    async with hub_and_staff(platform, engine, home) as (agent, inbox):
         fall_ts = int(time.time() * 1000)
         started = time.monotonic()
         agent.publish_event("fall-1", fall_ts, 1.0)
         agent.flush()
         event = await next_alert(inbox, home.resident_id, "fall", within=10)
         latency = time.monotonic() - started
-    finally:
-        await client.disconnect()
-        agent.disconnect()
     print(f"\nfall published -> alert in the staff browser: {latency * 1000:.0f} ms")
     assert event["severity"] == "critical"
     assert event["state"] == "open"
@@ -149,17 +160,11 @@ async def test_malformed_payload_is_dead_lettered_and_gateway_goes_on(
     engine: AsyncEngine,
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
-    base = platform["backend"].env["_BASE_URL"]
-    agent = await gateway_listening(platform, engine, home)
-    client, inbox = await staff_socket(base, home)
-    try:
+    async with hub_and_staff(platform, engine, home) as (agent, inbox):
         publish_raw(home, "events", b"{this is not json")
         agent.publish_event("button-1", int(time.time() * 1000), 1.0)
         agent.flush()
         event = await next_alert(inbox, home.resident_id, "emergency_button", within=10)
-    finally:
-        await client.disconnect()
-        agent.disconnect()
     assert event["severity"] == "critical"
     async with sessionmaker() as session:
         reasons = (
@@ -177,10 +182,7 @@ async def test_nothing_is_lost_when_services_are_killed(
     engine: AsyncEngine,
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
-    base = platform["backend"].env["_BASE_URL"]
-    agent = await gateway_listening(platform, engine, home)
-    client, inbox = await staff_socket(base, home)
-    try:
+    async with hub_and_staff(platform, engine, home) as (agent, inbox):
         # Inference dies: the reading waits in the stream's consumer group for its return.
         platform["inference"].kill()
         agent.publish_event("smoke-1", int(time.time() * 1000), 1.0)
@@ -197,9 +199,6 @@ async def test_nothing_is_lost_when_services_are_killed(
         agent.flush()
         platform["gateway"].start()
         fall = await next_alert(inbox, home.resident_id, "fall", within=20)
-    finally:
-        await client.disconnect()
-        agent.disconnect()
     assert smoke["severity"] == "critical"
     assert fall["severity"] == "critical"
     async with sessionmaker() as session:
