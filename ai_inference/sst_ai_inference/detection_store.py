@@ -1,5 +1,5 @@
 """What the windowed rules read and keep in PostgreSQL: a resident's recent readings as a
-`HomeView`, their thresholds, and the hysteresis state of each rule."""
+`HomeView`, their thresholds, and the hysteresis state and latest check of each rule."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sst_ai_inference.hysteresis import RuleState
 from sst_ai_inference.timeline import Event, HomeView, SensorInfo
+from sst_core.rule_checks import RuleCheck, check_details, stored_check
 from sst_core.thresholds import RuleName, effective_params
 
 log = logging.getLogger("sst.inference.windowed")
@@ -47,14 +48,17 @@ _THRESHOLDS = """
 SELECT rule, params FROM resident_rule_thresholds WHERE resident_id = :resident_id
 """
 _STATES = """
-SELECT kind, active, raised_at, clear_since, alert_id FROM detection_state
+SELECT kind, active, raised_at, clear_since, alert_id, details FROM detection_state
 WHERE resident_id = :resident_id
 """
-_SAVE_STATE = """
+# Every changed rule of a resident in one statement (one round trip per evaluation).
+_SAVE_STATES = """
 INSERT INTO detection_state (resident_id, kind, active, raised_at, clear_since, alert_id,
                              details, updated_at)
-VALUES (:resident_id, :kind, :active, :raised_at, :clear_since, :alert_id,
-        CAST(:details AS jsonb), now())
+SELECT :resident_id, s.kind, s.active, s.raised_at, s.clear_since, s.alert_id, s.details, now()
+FROM jsonb_to_recordset(CAST(:states AS jsonb)) AS s(
+    kind text, active boolean, raised_at timestamptz, clear_since timestamptz,
+    alert_id bigint, details jsonb)
 ON CONFLICT (resident_id, kind) DO UPDATE SET
     active = EXCLUDED.active, raised_at = EXCLUDED.raised_at,
     clear_since = EXCLUDED.clear_since, alert_id = EXCLUDED.alert_id,
@@ -70,6 +74,7 @@ class StoredRule:
     alert_id: int | None
     changed: bool = False
     last_verdict: str = ""
+    check: RuleCheck | None = None  # the latest verdict as the dashboard shows it
 
 
 def thresholds_of(resident_id: int, rows: list[Any]) -> dict[RuleName, dict[str, Any]]:
@@ -96,28 +101,38 @@ async def load_thresholds(
 
 async def load_states(conn: AsyncConnection, resident_id: int) -> dict[str, StoredRule]:
     """Every stored rule state of a resident, by alert kind."""
-    """Every stored rule state of a resident, by alert kind."""
     rows = (await conn.execute(text(_STATES), {"resident_id": resident_id})).all()
     return {
-        row.kind: StoredRule(RuleState(row.active, row.raised_at, row.clear_since), row.alert_id)
+        row.kind: StoredRule(
+            RuleState(row.active, row.raised_at, row.clear_since),
+            row.alert_id,
+            last_verdict=str((row.details or {}).get("last_verdict", "")),
+            check=stored_check(row.details),
+        )
         for row in rows
     }
 
 
-async def save_state(conn: AsyncConnection, resident_id: int, kind: str, slot: StoredRule) -> None:
-    """Write one rule's state for a resident."""
-    """Write one rule's state for a resident."""
-    await conn.execute(
-        text(_SAVE_STATE),
+async def save_states(
+    conn: AsyncConnection, resident_id: int, slots: dict[str, StoredRule]
+) -> None:
+    """Write the given rule states (and latest checks) of a resident, all in one statement."""
+    if not slots:
+        return
+    states = [
         {
-            "resident_id": resident_id,
             "kind": kind,
             "active": slot.state.active,
             "raised_at": slot.state.raised_at,
             "clear_since": slot.state.clear_since,
             "alert_id": slot.alert_id,
-            "details": orjson.dumps({"last_verdict": slot.last_verdict}).decode(),
-        },
+            "details": {"last_verdict": slot.last_verdict} | check_details(slot.check),
+        }
+        for kind, slot in slots.items()
+    ]
+    await conn.execute(
+        text(_SAVE_STATES),
+        {"resident_id": resident_id, "states": orjson.dumps(states).decode()},
     )
 
 

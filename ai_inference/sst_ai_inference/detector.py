@@ -37,14 +37,15 @@ from sst_ai_inference.detection_store import (
     load_states,
     load_thresholds,
     load_view,
-    save_state,
+    save_states,
 )
 from sst_ai_inference.directory import Directory, ResidentInfo
-from sst_ai_inference.findings import Finding, FixedWakeTimes, WakeTimes
+from sst_ai_inference.findings import Finding, FixedWakeTimes, Verdict, WakeTimes
 from sst_ai_inference.hysteresis import Action, RuleState, step
 from sst_ai_inference.rules import TITLE_MAX, AlertDraft
 from sst_ai_inference.windowed import WINDOWED_RULES, WindowedRule
 from sst_core.messages import AlertMessage
+from sst_core.rule_checks import CheckVerdict, RuleCheck
 from sst_core.texts import phrase
 
 log = logging.getLogger("sst.inference.windowed")
@@ -106,6 +107,27 @@ def _transient(exc: BaseException) -> bool:
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         return True
     return isinstance(exc, OSError | OperationalError | InterfaceError | RedisError)
+
+
+def _note_check(slot: StoredRule, finding: Finding, moment: datetime) -> None:
+    """Keep the rule's latest verdict as carers read it; the row is rewritten only on a change.
+
+    A raised condition is an alert whatever the rule says meanwhile (the alert is still open);
+    otherwise a rule that cannot judge says so with its reason, and anything else is fine.
+    A fine verdict keeps no reason: its words ("movement at 10:32") change with every reading
+    and would rewrite the row at each evaluation.
+    """
+    verdict: CheckVerdict
+    if slot.state.active:
+        verdict, reason = "alert", None
+    elif finding.verdict == Verdict.UNKNOWN:
+        verdict, reason = "unknown", finding.reason_text
+    else:
+        verdict, reason = "fine", None
+    old = slot.check
+    if old is None or (old.verdict, old.reason) != (verdict, reason):
+        slot.check = RuleCheck(verdict=verdict, reason=reason, decided_at=moment)
+        slot.changed = True
 
 
 class Detector:
@@ -224,9 +246,9 @@ class Detector:
                 changes.extend(await self._step(conn, resident_id, rule, slot, finding, moment))
             if slot.state.active and slot.alert_id is not None:
                 repairs.append(slot.alert_id)
-        for kind, slot in stored.items():
-            if slot.changed:
-                await save_state(conn, resident_id, kind, slot)
+        await save_states(
+            conn, resident_id, {kind: slot for kind, slot in stored.items() if slot.changed}
+        )
         return changes
 
     async def _step(
@@ -243,6 +265,7 @@ class Detector:
         if new != slot.state:
             slot.state, slot.changed = new, True
         slot.last_verdict = finding.verdict.value
+        _note_check(slot, finding, moment)
         if action == Action.RAISE:
             draft = AlertDraft(
                 resident_id=resident_id,

@@ -45,6 +45,7 @@ from sst_backend.risk.endpoints import router as risk_router
 from sst_backend.robots.actions import register_robot_actions
 from sst_backend.robots.endpoints import router as robots_router
 from sst_backend.rollup_job import run_rollups
+from sst_backend.rule_checks.endpoints import router as rule_checks_router
 from sst_backend.scheduler import Scheduler
 from sst_backend.settings import BackendSettings
 from sst_backend.summaries.endpoints import router as summaries_router
@@ -85,6 +86,7 @@ def create_fastapi(settings: BackendSettings) -> FastAPI:
     for router in (*care_routers, erasure_router, analytics_router, robots_router, video_router):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(recordings_router, prefix=API_PREFIX)
+    app.include_router(rule_checks_router, prefix=API_PREFIX)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

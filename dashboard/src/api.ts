@@ -26,6 +26,7 @@ import type {
   RobotCommand,
   RobotProvisioned,
   Room,
+  RuleChecks,
   Sensor,
   SensorSeries,
   VideoRecording,
@@ -300,6 +301,10 @@ export class ApiClient {
   risk(residentId: number, hours = 24): Promise<ResidentRisk> {
     const query = new URLSearchParams({ hours: String(hours) });
     return this.request<ResidentRisk>("GET", `/api/v1/residents/${residentId}/risk?${query}`);
+  }
+
+  ruleChecks(residentId: number): Promise<RuleChecks> {
+    return this.request<RuleChecks>("GET", `/api/v1/residents/${residentId}/rule-checks`);
   }
 
   dailySummaries(residentId: number, startDate: string, endDate: string): Promise<DailySummaries> {

@@ -393,6 +393,32 @@ export interface ResidentRisk {
   series: { at: string; score: number }[];
 }
 
+/** What a windowed rule last decided: nothing to report, its alert is raised, or it cannot tell. */
+export type CheckVerdict = "fine" | "alert" | "unknown";
+
+/** One windowed rule's latest verdict for a resident. */
+export interface RuleCheck {
+  rule: string;
+  /** null: the rule has not judged this resident yet. */
+  verdict: CheckVerdict | null;
+  /** Why the rule cannot tell, in English (null for fine and alert). */
+  reason: string | null;
+  /** The reason as a message key with raw values ("unknown.*"). */
+  reason_text?: ServerText | null;
+  /** When the rule first gave this verdict with this reason. */
+  decided_at: string | null;
+  /** The rule's raised alert, when the verdict is alert. */
+  alert_id: number | null;
+}
+
+/** GET /api/v1/residents/{id}/rule-checks: every windowed rule's latest verdict. */
+export interface RuleChecks {
+  resident_id: number;
+  /** When the rules last judged this resident (null: never). */
+  checked_at: string | null;
+  checks: RuleCheck[];
+}
+
 /** GET /api/v1/sensors/{id}/series */
 export interface SensorSeries {
   sensor_id: number;

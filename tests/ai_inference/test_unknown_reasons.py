@@ -3,10 +3,14 @@ text: staff read the reason in Korean too, not only in English."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from redis.asyncio import Redis
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from sst_ai_inference.findings import Finding, FixedWakeTimes, Verdict
 from sst_ai_inference.timeline import Event, HomeView
@@ -14,6 +18,8 @@ from sst_ai_inference.windowed import WINDOWED_RULES, WindowedRule
 from sst_core.localized import render
 from sst_core.texts import english
 from sst_core.thresholds import RULE_PARAMS
+from tests.ai_inference.scenario import Scenario, detector, hub_online
+from tests.factories import make_home
 
 NOON = datetime(2026, 3, 2, 3, 0, tzinfo=UTC)  # 12:00 in Seoul
 
@@ -109,3 +115,47 @@ def test_a_hub_offline_during_the_morning_cannot_say_she_did_not_get_up() -> Non
         datetime(2026, 3, 2, 2, 0, tzinfo=zone),
     )
     assert _morning_after_a_night_offline([an_hour_at_night]).verdict == Verdict.RAISE
+
+
+async def _checks(engine: AsyncEngine, resident_id: int) -> dict[str, Any]:
+    async with engine.connect() as conn:
+        rows = await conn.execute(
+            text("SELECT kind, details FROM detection_state WHERE resident_id = :r"),
+            {"r": resident_id},
+        )
+        return {row.kind: row.details.get("check") for row in rows}
+
+
+async def test_a_rule_that_cannot_judge_is_kept_with_its_reason_across_a_restart(
+    engine: AsyncEngine, redis: Redis, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    """Carers read "cannot tell, and why" from the stored state, not only the last verdict."""
+    home = await make_home(sessionmaker)  # its hub never heard from, no readings
+    first = NOON
+    await detector(engine, redis).tick(first, residents=[home.resident_id])
+    checks = await _checks(engine, home.resident_id)
+    assert checks["inactivity"] == {
+        "verdict": "unknown",
+        "reason": {"key": "unknown.no_data", "params": {}},
+        "decided_at": "2026-03-02T03:00:00Z",
+    }
+    assert checks["sensor_silent"]["verdict"] == "unknown"
+    assert checks["sensor_silent"]["reason"] == {"key": "unknown.hub_offline", "params": {}}
+    assert {check["verdict"] for check in checks.values()} <= {"unknown", "fine"}
+    assert set(checks) == {rule.kind.value for rule in WINDOWED_RULES}
+
+    # A restarted process (nothing in memory) finds the same verdict: it is not decided anew.
+    later = first + timedelta(minutes=30)
+    await detector(engine, redis).tick(later, residents=[home.resident_id])
+    again = await _checks(engine, home.resident_id)
+    assert again["inactivity"] == checks["inactivity"]
+    assert again["sensor_silent"] == checks["sensor_silent"]
+
+    # The hub comes back and she moves about: the rule can tell again, from that instant.
+    await hub_online(engine, home)
+    moved = later + timedelta(minutes=2)
+    await Scenario(home).add("living-motion", moved).write(engine)
+    back = later + timedelta(minutes=5)
+    await detector(engine, redis).tick(back, residents=[home.resident_id])
+    now_fine = (await _checks(engine, home.resident_id))["inactivity"]
+    assert now_fine == {"verdict": "fine", "reason": None, "decided_at": "2026-03-02T03:35:00Z"}

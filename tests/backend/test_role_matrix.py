@@ -34,6 +34,7 @@ from sst_backend.broker.accounts import DeviceAccount, DeviceKind
 from sst_backend.settings import BackendSettings
 from sst_core.db.models import (
     Alert,
+    DetectionState,
     EmergencyContact,
     EscalationPolicy,
     GuardianLink,
@@ -49,6 +50,7 @@ from sst_core.db.models import (
 )
 from sst_core.domain import Role, Severity
 from sst_core.objects import LocalStore, recording_key
+from sst_core.rule_checks import RuleCheck, check_details
 from sst_core.thresholds import RuleName
 from tests.broker_accounts import delete_device_accounts
 from tests.conftest import MQTT_ADMIN, MQTT_HOST, MQTT_PORT, TEST_OBJECTS
@@ -58,6 +60,9 @@ from tests.factories import _HASH, PASSWORD, make_home
 FRAMEWORK_ROUTES = {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
 # Mounts of static files (the built dashboard, when dashboard/dist exists): public, no care data.
 STATIC_MOUNTS = {"dashboard"}
+# Routes of per-resident care data the matrix must have called (a guard against a route
+# that drops out of the app, or out of the matrix, unnoticed).
+MUST_CHECK = {"/api/v1/residents/{resident_id}/rule-checks"}
 CALLERS = ("admin", "charge_nurse", "staff", "guardian", "other_admin", "anonymous")
 ROLE_OF = {
     "admin": Role.ADMIN,
@@ -417,6 +422,22 @@ async def world(sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncIterator
             session.add(alert)
             await session.flush()
             alerts[name] = alert.id
+            # What the windowed rules last decided (GET .../rule-checks): one cannot tell.
+            unknown = RuleCheck.model_validate(
+                {
+                    "verdict": "unknown",
+                    "reason": {"key": "unknown.hub_offline", "params": {}},
+                    "decided_at": now,
+                }
+            )
+            session.add(
+                DetectionState(
+                    resident_id=home.resident_id,
+                    kind="no_wake_up",
+                    active=False,
+                    details=check_details(unknown),
+                )
+            )
         recordings = {}
         for name, home in (("own", own), ("unassigned", unassigned), ("foreign", foreign)):
             call = VideoSession(
@@ -642,6 +663,7 @@ async def test_role_matrix_has_no_leak(http: httpx.AsyncClient, world: World) ->
     # A token is reused after a GET; any other call may have ended the session (logout,
     # password change), so the next request logs in again.
     tokens: dict[str, dict[str, str]] = {}
+    called: set[str] = set()
     for served in _served_routes():
         route = served.route
         if not isinstance(route, APIRoute):
@@ -676,6 +698,7 @@ async def test_role_matrix_has_no_leak(http: httpx.AsyncClient, world: World) ->
                 }
                 response = await http.request(method, path, json=body, headers=headers)
                 checked += 1
+                called.add(served.path)
                 if method != "GET":
                     tokens.pop(caller, None)
                 where = f"{caller} {method} {path} ({', '.join(t.label for t in aimed)})"
@@ -719,4 +742,5 @@ async def test_role_matrix_has_no_leak(http: httpx.AsyncClient, world: World) ->
                     problems.append(f"{where}: leaks {leaked}")
     print(f"role matrix: {checked} requests")
     assert checked > 100
+    assert called >= MUST_CHECK, f"not called: {MUST_CHECK - called}"
     assert not problems, "\n".join(problems)

@@ -1,4 +1,5 @@
-// One resident: rooms lighting up, activity heatmap, daily trends, recent alerts, thresholds, policy.
+// One resident: today's checks, rooms lighting up, activity heatmap, daily trends, recent alerts,
+// thresholds, policy.
 import { useEffect, useState } from "preact/hooks";
 import { ApiError } from "../api";
 import { messageOf, type DashboardController } from "../controller";
@@ -19,6 +20,7 @@ import type {
   ResidentDetail,
   Robot,
   Room,
+  RuleChecks as RuleChecksData,
   Sensor,
   Threshold,
   VideoRecording,
@@ -26,6 +28,7 @@ import type {
 import { Heatmap } from "./charts/Heatmap";
 import { TrendChart } from "./charts/TrendChart";
 import { Recordings } from "./Recordings";
+import { RuleChecks } from "./RuleChecks";
 import { PolicyEditor, ThresholdEditor } from "./Settings";
 
 interface Props {
@@ -50,6 +53,8 @@ interface Loaded {
   temperatures: Map<number, number>;
   /** Emergency video recordings: members of staff only (the server refuses others). */
   recordings: VideoRecording[] | null;
+  /** What each windowed rule last decided (null: could not be loaded). */
+  checks: RuleChecksData | null;
 }
 
 async function load(controller: DashboardController, residentId: number): Promise<Loaded> {
@@ -60,7 +65,7 @@ async function load(controller: DashboardController, residentId: number): Promis
   const today = localDate(new Date(), zone);
   const optional = <T,>(p: Promise<T>): Promise<T | null> => p.catch(() => null);
   const staff = controller.store.get().session?.user.role === "staff";
-  const [rooms, heatmap, trends, alerts, thresholds, policies, robots, sensors, recordings] =
+  const [rooms, heatmap, trends, alerts, thresholds, policies, robots, sensors, recordings, checks] =
     await Promise.all([
       resident.home_id === null ? Promise.resolve([]) : optional(api.rooms(resident.home_id)),
       optional(api.heatmap(residentId, shiftDate(today, -6), today)),
@@ -71,6 +76,7 @@ async function load(controller: DashboardController, residentId: number): Promis
       resident.home_id === null ? Promise.resolve([]) : optional(api.robots(resident.home_id)),
       resident.home_id === null ? Promise.resolve([]) : optional(api.sensors(resident.home_id)),
       staff ? optional(api.videoRecordings(residentId)) : Promise.resolve(null),
+      optional(api.ruleChecks(residentId)),
     ]);
   const since = new Date(Date.now() - 6 * 3600_000).toISOString();
   const temperatures = new Map<number, number>();
@@ -97,6 +103,7 @@ async function load(controller: DashboardController, residentId: number): Promis
     sensors: sensors ?? [],
     temperatures,
     recordings,
+    checks,
   };
 }
 
@@ -192,6 +199,8 @@ export function ResidentPage({ controller, state, residentId, now }: Props) {
         </p>
       </header>
 
+      <RuleChecks checks={data.checks} zone={zone} now={now} />
+
       <section class="panel" aria-labelledby="rooms-title">
         <h2 id="rooms-title">{t("resident.rooms")}</h2>
         <ul class="rooms" data-testid="room-grid">
@@ -262,13 +271,20 @@ export function ResidentPage({ controller, state, residentId, now }: Props) {
       </section>
 
       <section class="panel" aria-labelledby="recent-title">
-        <h2 id="recent-title">{t("resident.recentAlerts")}</h2>
+        <h2 id="recent-title" tabIndex={-1}>
+          {t("resident.recentAlerts")}
+        </h2>
         {data.alerts.length === 0 ? (
           <p class="empty">{t("alerts.none")}</p>
         ) : (
           <ul class="recent">
             {data.alerts.map((alert) => (
-              <li key={alert.id} class={`recent__item recent--${alert.severity}`}>
+              <li
+                key={alert.id}
+                id={`recent-alert-${alert.id}`}
+                tabIndex={-1}
+                class={`recent__item recent--${alert.severity}`}
+              >
                 <span class={`badge badge--${alert.severity}`}>{severityLabel(alert.severity)}</span>{" "}
                 <strong>{alertTitle(alert)}</strong> · {stateLabel(alert.state)} ·{" "}
                 <time dateTime={alert.opened_at}>{formatLocalTime(alert.opened_at, zone, now)}</time>

@@ -1,0 +1,1 @@
+"""What each windowed rule last decided about a resident: fine, alert, or cannot tell."""
