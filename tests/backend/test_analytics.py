@@ -8,8 +8,10 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from sst_core.db.models import AuditEntry
 from tests.backend.conftest import login
 from tests.factories import STANDARD_LAYOUT, HomeFixture, make_home, zone_at_midday
 from tests.readings_data import ReadingRow, at_local, insert_readings, refresh, simulated_days
@@ -257,3 +259,30 @@ async def test_a_default_request_covers_the_last_thirty_local_days(
     today = datetime.now(ZoneInfo(home.timezone)).date()
     assert len(days) == 30 and days[-1]["date"] == today.isoformat()
     assert days[-1]["activity_events"] == 1
+
+
+async def test_each_view_of_a_residents_analytics_is_audited_with_its_days(
+    http: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession], home: HomeFixture
+) -> None:
+    token = await login(http, home.staff_email, home.password)
+    days = {"start_date": "2025-03-01", "end_date": "2025-03-07"}
+    for view in ("activity-heatmap", "daily-summaries"):
+        response = await http.get(
+            f"{API}/residents/{home.resident_id}/{view}", params=days, headers=_auth(token)
+        )
+        assert response.status_code == 200, response.text
+    async with sessionmaker() as session:
+        audited = (
+            await session.execute(
+                select(AuditEntry.action, AuditEntry.target_type, AuditEntry.details)
+                .where(AuditEntry.target_id == str(home.resident_id))
+                .where(AuditEntry.action == "resident.analytics.view")
+                .order_by(AuditEntry.id)
+            )
+        ).all()
+    expected = [
+        {"view": view, "from": "2025-03-01", "to": "2025-03-07"} for view in ("heatmap", "daily")
+    ]
+    assert [tuple(row) for row in audited] == [
+        ("resident.analytics.view", "resident", details) for details in expected
+    ]

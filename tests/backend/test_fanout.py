@@ -20,6 +20,7 @@ from engineio import async_socket, exceptions
 from socketio.async_pubsub_manager import AsyncPubSubManager
 
 from sst_backend.realtime import eio_poll
+from sst_backend.realtime.guard import ReplayGuard
 from sst_backend.realtime.managers import DirectFanOut, GuardedManager, GuardedRedisManager
 
 
@@ -32,10 +33,13 @@ def _free_port() -> int:
 class Server:
     """A Socket.IO server with SST's fan-out, served by uvicorn in this event loop."""
 
-    def __init__(self) -> None:
+    def __init__(self, manager: socketio.AsyncManager | None = None) -> None:
         assert eio_poll.install()
         self.sio = socketio.AsyncServer(
-            async_mode="asgi", client_manager=DirectFanOut(), logger=False, engineio_logger=False
+            async_mode="asgi",
+            client_manager=manager or DirectFanOut(),
+            logger=False,
+            engineio_logger=False,
         )
         self.sids: dict[str, str] = {}  # client name -> sid
 
@@ -153,6 +157,37 @@ async def test_a_socket_gone_from_the_room_is_not_sent_to_and_others_still_are(
         assert leaving.received == []
     finally:
         await staying.sio.disconnect()
+
+
+async def test_the_in_process_manager_holds_back_what_a_replaying_socket_would_get_twice() -> None:
+    guard = ReplayGuard()
+    server = Server(GuardedManager(guard=guard))
+    await server.start()
+    replaying = await Client("replaying").connect(server.port, "ward")
+    live = await Client("live").connect(server.port, "ward")
+    try:
+        guard.begin(server.sids["replaying"])
+        await server.sio.emit("alert", {"event_id": 1}, room="ward")
+        await _until(lambda: live.received == [("alert", ({"event_id": 1},))])
+        # The replay flush delivers past the guard; an ack's emit keeps the library path.
+        await server.sio.emit("state", {"n": 1}, to=server.sids["replaying"], ignore_queue=True)
+        answer = await server.sio.call("ask", "still there", to=server.sids["replaying"])
+        assert answer == "replaying heard still there"
+        assert guard.end(server.sids["replaying"]) == [("alert", {"event_id": 1})]
+        await server.sio.emit("alert", {"event_id": 1}, room="ward")  # a late live copy
+        await server.sio.emit("alert", {"event_id": 2}, room="ward")
+        await _until(lambda: len(live.received) == 3 and len(replaying.received) == 2)
+        await asyncio.sleep(0.2)  # anything wrongly sent would have arrived by now
+        assert replaying.received == [("state", ({"n": 1},)), ("alert", ({"event_id": 2},))]
+        assert [args for _, args in live.received] == [
+            ({"event_id": 1},),
+            ({"event_id": 1},),
+            ({"event_id": 2},),
+        ]
+    finally:
+        for client in (replaying, live):
+            await client.sio.disconnect()
+        await server.stop()
 
 
 def _in_ward(server: Server, name: str) -> bool:

@@ -14,6 +14,7 @@ from tests.backend.test_auth import assert_error
 from tests.factories import HomeFixture, make_home
 
 STRONG = "plum tram quietly ninety"
+_LINK_ACTIONS = ("staff.assign", "staff.unassign", "guardian.link", "guardian.unlink")
 
 
 def _auth(token: str) -> dict[str, str]:
@@ -135,6 +136,22 @@ async def test_assignments_and_guardian_links_change_what_people_see(
         f"/api/v1/admin/users/{guardian['id']}/assignments/{home.resident_id}", headers=admin
     )
     assert_error(wrong_role, 409, "wrong_role")
+    # Each change is audited once, on the resident, naming the account by its role.
+    async with sessionmaker() as session:
+        audited = (
+            await session.execute(
+                select(AuditEntry.action, AuditEntry.target_id, AuditEntry.details)
+                .where(AuditEntry.action.in_(_LINK_ACTIONS))
+                .where(AuditEntry.target_id.in_([str(home.resident_id), str(second.resident_id)]))
+                .order_by(AuditEntry.id)
+            )
+        ).all()
+    assert [tuple(row) for row in audited] == [
+        ("staff.assign", str(second.resident_id), {"staff_id": staff["id"]}),
+        ("staff.unassign", str(home.resident_id), {"staff_id": staff["id"]}),
+        ("guardian.link", str(second.resident_id), {"guardian_id": guardian["id"]}),
+        ("guardian.unlink", str(home.resident_id), {"guardian_id": guardian["id"]}),
+    ]
 
 
 async def test_another_facility_is_out_of_reach(

@@ -70,21 +70,44 @@ def check_days(start_date: date, end_date: date) -> None:
         raise _bad_range(f"Ask for at most {MAX_RANGE_DAYS} days at a time.")
 
 
-async def _resident_home(
-    session: AsyncSession, *, user: User, resident_id: int
-) -> tuple[int, ZoneInfo]:
+def default_days(zone: ZoneInfo, start: date | None, end: date | None) -> tuple[date, date]:
+    """The last 30 local days up to today, unless given."""
+    end = end or datetime.now(zone).date()
+    return (start or end - timedelta(days=29)), end
+
+
+async def _resident_days(
+    session: AsyncSession,
+    *,
+    user: User,
+    resident_id: int,
+    start_date: date | None,
+    end_date: date | None,
+) -> tuple[int, ZoneInfo, date, date]:
+    """The resident's home and its zone, and the range of local days asked for (checked)."""
     row = await repository.visible_resident_home(session, user=user, resident_id=resident_id)
     if row is None:
         raise not_found("The resident")
     if row.timezone is None:
         raise APIError(409, "no_home", "This resident has no home yet, so there is no data.")
-    return row.home_id, ZoneInfo(row.timezone)
+    zone = ZoneInfo(row.timezone)
+    start_date, end_date = default_days(zone, start_date, end_date)
+    check_days(start_date, end_date)
+    return row.home_id, zone, start_date, end_date
 
 
-def default_days(zone: ZoneInfo, start: date | None, end: date | None) -> tuple[date, date]:
-    """The last 30 local days up to today, unless given."""
-    end = end or datetime.now(zone).date()
-    return (start or end - timedelta(days=29)), end
+def _record_view(
+    session: AsyncSession, *, user: User, resident_id: int, view: str, days: tuple[date, date]
+) -> None:
+    """Audit that `user` looked at a resident's analytics over a range of local days."""
+    record(
+        session,
+        actor=user,
+        action="resident.analytics.view",
+        target_type="resident",
+        target_id=resident_id,
+        details={"view": view, "from": str(days[0]), "to": str(days[1])},
+    )
 
 
 async def sensor_series(
@@ -139,9 +162,9 @@ async def activity_heatmap(
     end_date: date | None,
 ) -> ActivityHeatmap:
     """Activity per room per local hour over local days."""
-    home_id, zone = await _resident_home(session, user=user, resident_id=resident_id)
-    start_date, end_date = default_days(zone, start_date, end_date)
-    check_days(start_date, end_date)
+    home_id, zone, start_date, end_date = await _resident_days(
+        session, user=user, resident_id=resident_id, start_date=start_date, end_date=end_date
+    )
     rooms = await repository.rooms_of_home(session, home_id=home_id)
     rows = await repository.heatmap(
         session,
@@ -150,13 +173,8 @@ async def activity_heatmap(
         start=local_midnight(start_date, zone),
         end=local_midnight(end_date + timedelta(days=1), zone),
     )
-    record(
-        session,
-        actor=user,
-        action="resident.analytics.view",
-        target_type="resident",
-        target_id=resident_id,
-        details={"view": "heatmap", "from": str(start_date), "to": str(end_date)},
+    _record_view(
+        session, user=user, resident_id=resident_id, view="heatmap", days=(start_date, end_date)
     )
     return ActivityHeatmap(
         resident_id=resident_id,
@@ -222,9 +240,9 @@ async def daily_summaries(
     end_date: date | None,
 ) -> DailySummaries:
     """How each local day went, with its trend against the previous 28 days."""
-    _, zone = await _resident_home(session, user=user, resident_id=resident_id)
-    start_date, end_date = default_days(zone, start_date, end_date)
-    check_days(start_date, end_date)
+    _, zone, start_date, end_date = await _resident_days(
+        session, user=user, resident_id=resident_id, start_date=start_date, end_date=end_date
+    )
     first = start_date - timedelta(days=BASELINE_DAYS)
     # The evening before the first day holds that night's sleep.
     rows = await repository.daily(
@@ -280,13 +298,8 @@ async def daily_summaries(
             )
         )
         day += timedelta(days=1)
-    record(
-        session,
-        actor=user,
-        action="resident.analytics.view",
-        target_type="resident",
-        target_id=resident_id,
-        details={"view": "daily", "from": str(start_date), "to": str(end_date)},
+    _record_view(
+        session, user=user, resident_id=resident_id, view="daily", days=(start_date, end_date)
     )
     return DailySummaries(
         resident_id=resident_id,

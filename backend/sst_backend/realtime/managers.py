@@ -75,11 +75,12 @@ class DirectFanOut(socketio.AsyncManager):
                 event, data, namespace, room=room, skip_sid=skip_sid, callback=callback
             )
             return
+        held = self._held_back(event, data, namespace, room, kwargs)
         if namespace not in self.rooms:
             return
         # A tuple is several arguments, None none, anything else one.
         args = list(data) if isinstance(data, tuple) else [] if data is None else [data]
-        skip = set(_skip_list(skip_sid))
+        skip = set(_skip_list(skip_sid) + held)
         # Taken whole before the first await: a socket closing meanwhile changes the room.
         recipients = [
             eio_sid for sid, eio_sid in self.get_participants(namespace, room) if sid not in skip
@@ -97,6 +98,12 @@ class DirectFanOut(socketio.AsyncManager):
         for eio_sid in recipients:
             for pkt in packets:
                 await eio.send_packet(eio_sid, pkt)
+
+    def _held_back(
+        self, event: str, data: Any, namespace: str, room: Any, kwargs: dict[str, Any]
+    ) -> list[str]:
+        """Sockets a broadcast skips besides `skip_sid`: none here, a subclass may add some."""
+        return []
 
 
 class _GapReporting(socketio.AsyncRedisManager, DirectFanOut):
@@ -279,21 +286,11 @@ class GuardedManager(DirectFanOut):
         super().__init__()
         self.guard = guard
 
-    async def emit(
-        self,
-        event: str,
-        data: Any,
-        namespace: str,
-        room: Any = None,
-        skip_sid: Any = None,
-        callback: Any = None,
-        to: Any = None,
-        **kwargs: Any,
-    ) -> None:
-        room = to or room
-        if self.guard.active and not kwargs.get("ignore_queue") and callback is None:
-            sids = [sid for sid, _ in self.get_participants(namespace or "/", room)]
-            skip_sid = _skip_list(skip_sid) + self.guard.skip(event, data, sids)
-        await super().emit(
-            event, data, namespace, room=room, skip_sid=skip_sid or None, callback=callback
-        )
+    def _held_back(
+        self, event: str, data: Any, namespace: str, room: Any, kwargs: dict[str, Any]
+    ) -> list[str]:
+        """The sockets the replay guard holds this broadcast back from."""
+        if not self.guard.active or kwargs.get("ignore_queue"):
+            return []
+        sids = [sid for sid, _ in self.get_participants(namespace or "/", room)]
+        return self.guard.skip(event, data, sids)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from sst_backend.auth.dependencies import AdminUser
 from sst_backend.auth.schemas import SessionsEnded
@@ -12,6 +14,7 @@ from sst_backend.db import Session
 from sst_backend.errors import ERROR_RESPONSES, FORBIDDEN_RESPONSE, ErrorResponse
 from sst_backend.users import repository, service
 from sst_backend.users.schemas import GuardianLinkRequest, UserAdminOut, UserCreate, UserUpdate
+from sst_core.db.models import User
 from sst_core.domain import Role
 
 router = APIRouter(prefix="/admin/users", tags=["admin: users"])
@@ -89,82 +92,74 @@ async def revoke_sessions(
     return SessionsEnded(sessions_ended=ended)
 
 
+@dataclass(frozen=True)
+class _ResidentLink:
+    """An account and a resident named in the path, with the request about them."""
+
+    request: Request
+    session: AsyncSession
+    admin: User
+    user_id: int
+    resident_id: int
+
+    async def set(
+        self,
+        *,
+        role: Literal[Role.STAFF, Role.GUARDIAN],
+        linked: bool,
+        relation: str | None = None,
+    ) -> UserAdminOut:
+        """Link the account to the resident, or unlink it; the account as it is then."""
+        user = await service.set_resident_link(
+            self.session,
+            self.request.app.state.redis,
+            _sio(self.request),
+            admin=self.admin,
+            user_id=self.user_id,
+            resident_id=self.resident_id,
+            role=role,
+            linked=linked,
+            relation=relation,
+        )
+        return await _one(self.session, user)
+
+
+def _resident_link(
+    user_id: UserId, resident_id: ResidentId, admin: AdminUser, session: Session, request: Request
+) -> _ResidentLink:
+    return _ResidentLink(request, session, admin, user_id, resident_id)
+
+
+ResidentLink = Annotated[_ResidentLink, Depends(_resident_link)]
+
+
 @router.put(
     "/{user_id}/assignments/{resident_id}", response_model=UserAdminOut, responses=_CONFLICT
 )
-async def assign_resident(
-    user_id: UserId, resident_id: ResidentId, admin: AdminUser, session: Session, request: Request
-) -> UserAdminOut:
+async def assign_resident(link: ResidentLink) -> UserAdminOut:
     """Make a staff member responsible for a resident (doing it twice changes nothing)."""
-    user = await service.set_assignment(
-        session,
-        request.app.state.redis,
-        _sio(request),
-        admin=admin,
-        user_id=user_id,
-        resident_id=resident_id,
-        assigned=True,
-    )
-    return await _one(session, user)
+    return await link.set(role=Role.STAFF, linked=True)
 
 
 @router.delete(
     "/{user_id}/assignments/{resident_id}", response_model=UserAdminOut, responses=_CONFLICT
 )
-async def unassign_resident(
-    user_id: UserId, resident_id: ResidentId, admin: AdminUser, session: Session, request: Request
-) -> UserAdminOut:
+async def unassign_resident(link: ResidentLink) -> UserAdminOut:
     """Take a resident off a staff member's list."""
-    user = await service.set_assignment(
-        session,
-        request.app.state.redis,
-        _sio(request),
-        admin=admin,
-        user_id=user_id,
-        resident_id=resident_id,
-        assigned=False,
-    )
-    return await _one(session, user)
+    return await link.set(role=Role.STAFF, linked=False)
 
 
 @router.put(
     "/{user_id}/guardian-links/{resident_id}", response_model=UserAdminOut, responses=_CONFLICT
 )
-async def link_guardian(
-    user_id: UserId,
-    resident_id: ResidentId,
-    body: GuardianLinkRequest,
-    admin: AdminUser,
-    session: Session,
-    request: Request,
-) -> UserAdminOut:
+async def link_guardian(body: GuardianLinkRequest, link: ResidentLink) -> UserAdminOut:
     """Let a guardian follow a resident (or change how they are related)."""
-    user = await service.set_guardian_link(
-        session,
-        request.app.state.redis,
-        _sio(request),
-        admin=admin,
-        user_id=user_id,
-        resident_id=resident_id,
-        relation=body.relation,
-    )
-    return await _one(session, user)
+    return await link.set(role=Role.GUARDIAN, linked=True, relation=body.relation)
 
 
 @router.delete(
     "/{user_id}/guardian-links/{resident_id}", response_model=UserAdminOut, responses=_CONFLICT
 )
-async def unlink_guardian(
-    user_id: UserId, resident_id: ResidentId, admin: AdminUser, session: Session, request: Request
-) -> UserAdminOut:
+async def unlink_guardian(link: ResidentLink) -> UserAdminOut:
     """Stop a guardian from following a resident."""
-    user = await service.set_guardian_link(
-        session,
-        request.app.state.redis,
-        _sio(request),
-        admin=admin,
-        user_id=user_id,
-        resident_id=resident_id,
-        relation=None,
-    )
-    return await _one(session, user)
+    return await link.set(role=Role.GUARDIAN, linked=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Literal
 
 import socketio
 from redis.asyncio import Redis
@@ -165,7 +166,16 @@ async def _account_and_resident(
     return user
 
 
-async def set_assignment(
+# How a change of an account's link to a resident is audited, by the account's role.
+_LINK_ACTIONS = {
+    (Role.STAFF, True): "staff.assign",
+    (Role.STAFF, False): "staff.unassign",
+    (Role.GUARDIAN, True): "guardian.link",
+    (Role.GUARDIAN, False): "guardian.unlink",
+}
+
+
+async def set_resident_link(
     session: AsyncSession,
     redis: Redis,
     sio: socketio.AsyncServer | None,
@@ -173,45 +183,20 @@ async def set_assignment(
     admin: User,
     user_id: int,
     resident_id: int,
-    assigned: bool,
+    role: Literal[Role.STAFF, Role.GUARDIAN],
+    linked: bool,
+    relation: str | None = None,
 ) -> User:
-    """Assign a resident to a staff member, or take the assignment away."""
+    """Assign a resident to a staff member or link them to a guardian (`relation`), or undo it."""
     user = await _account_and_resident(
-        session, admin=admin, user_id=user_id, resident_id=resident_id, role=Role.STAFF
+        session, admin=admin, user_id=user_id, resident_id=resident_id, role=role
     )
-    if assigned:
+    if role == Role.STAFF and linked:
         changed = await repository.assign(session, staff_id=user.id, resident_id=resident_id)
-    else:
+    elif role == Role.STAFF:
         changed = await repository.unassign(session, staff_id=user.id, resident_id=resident_id)
-    if changed:
-        record(
-            session,
-            actor=admin,
-            action="staff.assign" if assigned else "staff.unassign",
-            target_type="resident",
-            target_id=resident_id,
-            details={"staff_id": user.id},
-        )
-        # The staff member's live sockets follow the old set of residents: renew them.
-        close_sockets_after_commit(session, sio, redis, user_id=user.id, session_id=None)
-    return user
-
-
-async def set_guardian_link(
-    session: AsyncSession,
-    redis: Redis,
-    sio: socketio.AsyncServer | None,
-    *,
-    admin: User,
-    user_id: int,
-    resident_id: int,
-    relation: str | None,
-) -> User:
-    """Link a guardian to a resident (relation given) or unlink them (relation None)."""
-    user = await _account_and_resident(
-        session, admin=admin, user_id=user_id, resident_id=resident_id, role=Role.GUARDIAN
-    )
-    if relation is not None:
+    elif linked:
+        assert relation is not None, "a guardian is linked with how they are related"
         changed = await repository.link(
             session, guardian_id=user.id, resident_id=resident_id, relation=relation
         )
@@ -221,10 +206,11 @@ async def set_guardian_link(
         record(
             session,
             actor=admin,
-            action="guardian.link" if relation is not None else "guardian.unlink",
+            action=_LINK_ACTIONS[(role, linked)],
             target_type="resident",
             target_id=resident_id,
-            details={"guardian_id": user.id},
+            details={f"{role.value}_id": user.id},  # staff_id or guardian_id
         )
+        # The account's live sockets follow the old set of residents: renew them.
         close_sockets_after_commit(session, sio, redis, user_id=user.id, session_id=None)
     return user
