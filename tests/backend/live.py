@@ -50,7 +50,15 @@ class LiveClient:
                 self._changed.clear()
                 await self._changed.wait()
 
-        await asyncio.wait_for(check(), within)
+        try:
+            await asyncio.wait_for(check(), within)
+        except TimeoutError:
+            # Say what did arrive, so a failure on a loaded machine can be told apart.
+            raise AssertionError(
+                f"not seen within {within} s; {len(self.events)} events received, the last "
+                f"ones (oldest first): {[_short(e, d) for e, d in self.events[-5:]]}"
+                f"; connected: {self.sio.connected}"
+            ) from None
 
     async def first(self, event: str, within: float = 10.0, **match: Any) -> Any:
         """The first `event` whose data has the `match` fields, waiting for it."""
@@ -90,3 +98,8 @@ def fall_alert_payload(resident_id: int, facility_id: int, alert_id: int) -> dic
         "opened_at": now,
         "last_seen_at": now,
     }
+
+
+def _short(event: str, data: Any, limit: int = 300) -> str:
+    text = f"{event} {data!r}"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
