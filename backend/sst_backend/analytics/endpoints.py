@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Query
 from pydantic import AfterValidator, AwareDatetime
 
 from sst_backend.analytics import service
@@ -13,6 +13,7 @@ from sst_backend.analytics.schemas import ActivityHeatmap, BucketSize, DailySumm
 from sst_backend.auth.dependencies import CurrentUser
 from sst_backend.db import Session
 from sst_backend.errors import ERROR_RESPONSES, ErrorResponse
+from sst_backend.path_ids import ResidentId, SensorId
 
 router = APIRouter(tags=["analytics"])
 
@@ -35,8 +36,6 @@ def _sane_instant(value: AwareDatetime) -> AwareDatetime:
 
 LocalDay = Annotated[date, AfterValidator(_sane_year)]
 Instant = Annotated[AwareDatetime, AfterValidator(_sane_instant)]
-ResidentId = Annotated[int, Path(ge=1, le=2**31 - 1, description="Resident id.")]
-SensorId = Annotated[int, Path(ge=1, le=2**31 - 1, description="Sensor id.")]
 StartDate = Annotated[
     LocalDay | None, Query(description="First local day (default: 29 days before end_date).")
 ]

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Path, Response
+from fastapi import APIRouter, Response
 
 from sst_backend.auth.dependencies import AdminUser, CurrentUser
 from sst_backend.care_access import CHANGE_ERRORS, READ_ERRORS
@@ -19,14 +17,9 @@ from sst_backend.devices.schemas import (
     SensorOut,
     SensorUpdate,
 )
+from sst_backend.path_ids import HomeId, HubId, RobotId, SensorId
 
 router = APIRouter(tags=["devices"])
-
-_ID = {"ge": 1, "le": 2**31 - 1}
-HomeId = Annotated[int, Path(description="Home id.", **_ID)]
-HubId = Annotated[int, Path(description="Hub id.", **_ID)]
-SensorId = Annotated[int, Path(description="Sensor id.", **_ID)]
-RobotId = Annotated[int, Path(description="Robot id.", **_ID)]
 
 
 @router.get("/homes/{home_id}/sensors", response_model=list[SensorOut], responses=READ_ERRORS)

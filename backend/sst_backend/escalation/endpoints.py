@@ -18,11 +18,11 @@ from sst_backend.escalation.schemas import (
     PolicyIn,
     PolicyOut,
 )
+from sst_backend.path_ids import ResidentId
 from sst_core.domain import Severity
 
 router = APIRouter(tags=["escalation"])
 
-ResidentId = Annotated[int, Path(ge=1, le=2**31 - 1, description="Resident id.")]
 ContactId = Annotated[int, Path(ge=1, le=2**31 - 1, description="Emergency contact id.")]
 StaffId = Annotated[int, Path(ge=1, le=2**31 - 1, description="User id of a member of staff.")]
 _READ = {**ERROR_RESPONSES, 403: {"model": ErrorResponse, "description": "Staff only."}}

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Path
+from fastapi import APIRouter
 from sqlalchemy import select
 
 from sst_backend.audit import record
@@ -13,11 +11,10 @@ from sst_backend.care_access import CHANGE_ERRORS, require_admin
 from sst_backend.db import Session
 from sst_backend.errors import not_found
 from sst_backend.facilities.schemas import FacilityOut, FacilityUpdate
+from sst_backend.path_ids import FacilityId
 from sst_core.db.models import Facility, User
 
 router = APIRouter(tags=["facilities"])
-
-FacilityId = Annotated[int, Path(ge=1, le=2**31 - 1, description="Facility id.")]
 
 
 async def _own(session: Session, user: User, facility_id: int, doing: str) -> Facility:

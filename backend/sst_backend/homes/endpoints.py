@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Path, Response
+from fastapi import APIRouter, Response
 
 from sst_backend.auth.dependencies import AdminUser, CurrentUser
 from sst_backend.care_access import CHANGE_ERRORS, READ_ERRORS
@@ -18,11 +16,9 @@ from sst_backend.homes.schemas import (
     RoomOut,
     RoomUpdate,
 )
+from sst_backend.path_ids import HomeId, RoomId
 
 router = APIRouter(tags=["homes"])
-
-HomeId = Annotated[int, Path(ge=1, le=2**31 - 1, description="Home id.")]
-RoomId = Annotated[int, Path(ge=1, le=2**31 - 1, description="Room id.")]
 
 
 @router.get("/homes", response_model=list[HomeOut], responses=READ_ERRORS)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Path
+from fastapi import APIRouter
 
 from sst_backend.auth.dependencies import AdminUser, CurrentUser
 from sst_backend.care_access import CHANGE_ERRORS
 from sst_backend.db import Session
 from sst_backend.errors import ERROR_RESPONSES
+from sst_backend.path_ids import ResidentId
 from sst_backend.residents import repository, service
 from sst_backend.residents.schemas import (
     AlertCounts,
@@ -38,9 +37,6 @@ async def list_residents(user: CurrentUser, session: Session) -> list[ResidentOu
         )
         for r, tz in rows
     ]
-
-
-ResidentId = Annotated[int, Path(ge=1, le=2**31 - 1, description="Resident id.")]
 
 
 @router.post("/residents", response_model=ResidentDetail, status_code=201, responses=CHANGE_ERRORS)

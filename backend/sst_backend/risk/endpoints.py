@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Query
 
 from sst_backend.auth.dependencies import CurrentUser
 from sst_backend.db import Session
 from sst_backend.errors import ERROR_RESPONSES
+from sst_backend.path_ids import ResidentId
 from sst_backend.risk import service
 from sst_backend.risk.schemas import RiskOut
 
 router = APIRouter(tags=["residents"])
-
-ResidentId = Annotated[int, Path(ge=1, le=2**31 - 1, description="Resident id.")]
 
 
 @router.get("/residents/{resident_id}/risk", response_model=RiskOut, responses=ERROR_RESPONSES)

@@ -9,13 +9,12 @@ from fastapi import APIRouter, Path, Query, Request
 from sst_backend.auth.dependencies import StaffUser
 from sst_backend.db import Session
 from sst_backend.errors import ERROR_RESPONSES, ErrorResponse
+from sst_backend.path_ids import RobotId
 from sst_backend.robots import service
 from sst_backend.robots.schemas import RobotCommandCreate, RobotCommandOut
 
 router = APIRouter(tags=["robots"])
 
-_ID = {"ge": 1, "le": 2**31 - 1}
-RobotId = Annotated[int, Path(description="Robot id.", **_ID)]
 CommandId = Annotated[int, Path(description="Command id.", ge=1, le=2**63 - 1)]
 _ERRORS: dict[int | str, dict[str, object]] = {
     **ERROR_RESPONSES,

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Path
+from fastapi import APIRouter
 
 from sst_backend.auth.dependencies import CurrentUser
 from sst_backend.db import Session
 from sst_backend.errors import ERROR_RESPONSES
+from sst_backend.path_ids import ResidentId
 from sst_backend.rule_checks import service
 from sst_backend.rule_checks.schemas import RuleChecksOut
 
 router = APIRouter(tags=["residents"])
-
-ResidentId = Annotated[int, Path(ge=1, le=2**31 - 1, description="Resident id.")]
 
 
 @router.get(

@@ -6,13 +6,14 @@ from datetime import UTC, date, datetime
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Query
 
 from sst_backend.audit import record
 from sst_backend.auth.dependencies import CurrentUser
 from sst_backend.db import Session
 from sst_backend.errors import ERROR_RESPONSES, APIError
 from sst_backend.escalation.service import require_resident
+from sst_backend.path_ids import ResidentId
 from sst_backend.summaries.schemas import DailySummaryOut, SummaryAlert
 from sst_backend.summaries.service import daily_figures
 from sst_backend.summaries.texts import (
@@ -27,7 +28,6 @@ from sst_core.texts import english
 router = APIRouter(tags=["residents"])
 
 EARLIEST = date(2000, 1, 1)
-ResidentId = Annotated[int, Path(ge=1, le=2**31 - 1, description="Resident id.")]
 
 
 @router.get(

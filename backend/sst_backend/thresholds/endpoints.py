@@ -9,13 +9,13 @@ from fastapi import APIRouter, Path
 from sst_backend.auth.dependencies import AdminUser, CurrentUser
 from sst_backend.care_access import CHANGE_ERRORS, READ_ERRORS
 from sst_backend.db import Session
+from sst_backend.path_ids import ResidentId
 from sst_backend.thresholds import service
 from sst_backend.thresholds.schemas import ThresholdOut, ThresholdUpdate
 from sst_core.thresholds import RuleName
 
 router = APIRouter(tags=["thresholds"])
 
-ResidentId = Annotated[int, Path(ge=1, le=2**31 - 1, description="Resident id.")]
 Rule = Annotated[RuleName, Path(description="A tunable rule.")]
 
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sst_backend.auth.dependencies import AdminUser
 from sst_backend.auth.schemas import SessionsEnded
 from sst_backend.db import Session
 from sst_backend.errors import ERROR_RESPONSES, FORBIDDEN_RESPONSE, ErrorResponse
+from sst_backend.path_ids import ResidentId, UserId
 from sst_backend.users import repository, service
 from sst_backend.users.schemas import GuardianLinkRequest, UserAdminOut, UserCreate, UserUpdate
 from sst_core.db.models import User
@@ -19,8 +20,6 @@ from sst_core.domain import Role
 
 router = APIRouter(prefix="/admin/users", tags=["admin: users"])
 
-UserId = Annotated[int, Path(ge=1, le=2**31 - 1, description="User id.")]
-ResidentId = Annotated[int, Path(ge=1, le=2**31 - 1, description="Resident id.")]
 _ERRORS: dict[int | str, dict[str, Any]] = {**ERROR_RESPONSES, **FORBIDDEN_RESPONSE}
 _CONFLICT: dict[int | str, dict[str, Any]] = {
     **_ERRORS,

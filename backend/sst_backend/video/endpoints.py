@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 
 from sst_backend.access import may_see_resident
 from sst_backend.announce import after_commit
 from sst_backend.auth.dependencies import Callers, StaffUser
 from sst_backend.db import Session
 from sst_backend.errors import ERROR_RESPONSES, APIError, ErrorResponse, not_found
+from sst_backend.path_ids import ResidentId
 from sst_backend.video import repository, service
 from sst_backend.video.runtime import VideoRuntime
 from sst_backend.video.schemas import VideoSessionOut, VideoSessionStarted
@@ -19,7 +20,6 @@ from sst_core.domain import Role
 
 router = APIRouter(tags=["video"])
 
-ResidentId = Annotated[int, Path(ge=1, le=2**31 - 1, description="Resident id.")]
 # Looking into a home is care work: members of staff (assigned, or the charge nurse), not
 # admins, whose role is to run the facility, and not guardians.
 CARERS = Callers(Role.STAFF)
