@@ -20,7 +20,7 @@ NOON = datetime(2026, 3, 2, 3, 0, tzinfo=UTC)
 
 
 async def _announced(redis: Redis, after: bytes, resident_id: int) -> list[RuleCheckMessage]:
-    entries = await redis.xrange(RULE_CHECKS_STREAM, min=b"(" + after)
+    entries: Any = await redis.xrange(RULE_CHECKS_STREAM, min=b"(" + after)
     messages = [RuleCheckMessage.from_stream(fields) for _, fields in entries]
     return [m for m in messages if m.resident_id == resident_id]
 
@@ -30,8 +30,8 @@ async def test_changed_checks_are_announced_once_and_a_failed_evaluation_announc
 ) -> None:
     home = await make_home(sessionmaker)  # no readings, hub never heard from
     broken = await make_home(sessionmaker)
-    newest = await redis.xrevrange(RULE_CHECKS_STREAM, count=1)
-    start = newest[0][0] if newest else b"0-0"
+    newest: Any = await redis.xrevrange(RULE_CHECKS_STREAM, count=1)
+    start: bytes = newest[0][0] if newest else b"0-0"
 
     last = WINDOWED_RULES[-1]
 
