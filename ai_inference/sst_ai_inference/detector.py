@@ -9,6 +9,7 @@ every rule at each instant since `evaluated_until` (catching up after a restart,
 `max_catch_up`), steps the hysteresis, writes the alert rows and the new state. The alerts
 stream hears about new alerts after the commit; an announcement lost to a crash between
 the two is made by the next evaluation (the announced marker of alerts.py is missing).
+The rule-checks stream then hears about the checks that changed (check_announcer.py).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from sst_ai_inference.alerts import (
     record_alert,
     resolve_automatically,
 )
+from sst_ai_inference.check_announcer import announce_checks
 from sst_ai_inference.detection_store import (
     StoredRule,
     load_states,
@@ -45,14 +47,16 @@ from sst_ai_inference.hysteresis import Action, RuleState, step
 from sst_ai_inference.rules import TITLE_MAX, AlertDraft
 from sst_ai_inference.windowed import WINDOWED_RULES, WindowedRule
 from sst_core.messages import AlertMessage
-from sst_core.rule_checks import CheckVerdict, RuleCheck
+from sst_core.rule_checks import CheckVerdict, RuleCheck, RuleCheckMessage
 from sst_core.texts import phrase
+from sst_core.thresholds import RuleName
 
 log = logging.getLogger("sst.inference.windowed")
 
 LOOKBACK = timedelta(hours=26)  # the longest limit (24 h) plus the waking-day margin
 CATCH_UP_STEP = timedelta(minutes=5)
 ENROL_EVERY_S = 60.0
+_SHOWN_RULES = {rule.value: rule for rule in RuleName}
 
 _ENROL = """
 INSERT INTO detection_schedule (resident_id, due_at)
@@ -130,6 +134,12 @@ def _note_check(slot: StoredRule, finding: Finding, moment: datetime) -> None:
         slot.changed = True
 
 
+def _shown(slot: StoredRule) -> tuple[RuleCheck | None, int | None]:
+    """A rule's check as the rule-checks endpoint shows it: with its alert when raised."""
+    check = slot.check
+    return check, slot.alert_id if check is not None and check.verdict == "alert" else None
+
+
 class Detector:
     """Evaluates the windowed rules of due residents and raises or resolves their alerts."""
 
@@ -179,6 +189,7 @@ class Detector:
     ) -> list[AlertMessage] | None:
         """Take one due resident and evaluate it; None when nobody is due."""
         repairs: list[int] = []
+        checks: list[RuleCheckMessage] = []  # announced after the commit
         async with self.engine.begin() as conn:
             claim = _CLAIM if residents is None else _CLAIM_SOME
             params: dict[str, Any] = {"now": now, "ids": list(residents or [])}
@@ -197,13 +208,16 @@ class Detector:
             changes: list[tuple[str, int, str]] = []
             try:
                 async with conn.begin_nested():
-                    changes = await self._judge(conn, resident_id, resident, moments, repairs)
+                    changes = await self._judge(
+                        conn, resident_id, resident, moments, repairs, checks
+                    )
             except Exception as exc:
                 if _transient(exc):
                     raise
                 # One resident's bad data or a bug must not stop the others: skip a period.
                 self.failures += 1
                 repairs.clear()
+                checks.clear()
                 log.exception("windowed rules failed for resident %s; skipped", resident_id)
             await conn.execute(
                 text(_DONE),
@@ -217,7 +231,9 @@ class Detector:
                 if ids
                 else []
             )
-        return await self._announce(alert_rows, resolved, resident_id, resident.facility_id)
+        messages = await self._announce(alert_rows, resolved, resident_id, resident.facility_id)
+        await announce_checks(self.redis, checks)
+        return messages
 
     async def _judge(
         self,
@@ -226,8 +242,13 @@ class Detector:
         resident: ResidentInfo,
         moments: list[datetime],
         repairs: list[int],
+        checks: list[RuleCheckMessage],
     ) -> list[tuple[str, int, str]]:
-        """Judge every rule at each instant; write alerts and states; the alert changes."""
+        """Judge every rule at each instant; write alerts and states; the alert changes.
+
+        The checks that changed since the last evaluation are added to `checks`, each once
+        with its final value (a catch-up over many instants announces where it ended).
+        """
         view = await load_view(
             conn,
             resident_id=resident_id,
@@ -238,6 +259,7 @@ class Detector:
         )
         thresholds = await load_thresholds(conn, resident_id)
         stored = await load_states(conn, resident_id)
+        before = {kind: _shown(slot) for kind, slot in stored.items()}
         changes: list[tuple[str, int, str]] = []
         for rule in self.rules:
             slot = stored.setdefault(rule.kind.value, StoredRule(RuleState(), None, True))
@@ -246,6 +268,19 @@ class Detector:
                 changes.extend(await self._step(conn, resident_id, rule, slot, finding, moment))
             if slot.state.active and slot.alert_id is not None:
                 repairs.append(slot.alert_id)
+            name = _SHOWN_RULES.get(rule.kind.value)  # the rules the endpoint lists
+            check, alert_id = _shown(slot)
+            if name is not None and check is not None and (check, alert_id) != before.get(name):
+                checks.append(
+                    RuleCheckMessage(
+                        resident_id=resident_id,
+                        facility_id=resident.facility_id,
+                        rule=name,
+                        check=check,
+                        alert_id=alert_id,
+                        checked_at=moments[-1],
+                    )
+                )
         await save_states(
             conn, resident_id, {kind: slot for kind, slot in stored.items() if slot.changed}
         )

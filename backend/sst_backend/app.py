@@ -37,6 +37,7 @@ from sst_backend.realtime.feed import LiveFeed, server_emit
 from sst_backend.realtime.followed import Followed
 from sst_backend.realtime.relay import relay_alerts
 from sst_backend.realtime.retention import run_retention
+from sst_backend.realtime.rule_checks import relay_rule_checks
 from sst_backend.realtime.sensor_state import SensorStateFeed
 from sst_backend.realtime.server import close_server, make_server, register_handlers
 from sst_backend.request_id import RequestIdMiddleware
@@ -157,6 +158,7 @@ def create_app(settings: BackendSettings | None = None) -> socketio.ASGIApp:
             asyncio.create_task(relay_alerts(feed, redis, stop), name="alerts-relay"),
             asyncio.create_task(relay_presence(feed, sessionmaker, redis, stop), name="presence"),
             asyncio.create_task(relay_robots(feed, sessionmaker, redis, stop), name="robots"),
+            asyncio.create_task(relay_rule_checks(feed, redis, stop), name="rule-checks"),
             asyncio.create_task(sensor_state.run(stop), name="sensor-state"),
             asyncio.create_task(
                 run_retention(

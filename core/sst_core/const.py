@@ -34,6 +34,9 @@ READINGS_STREAM: Final = "sst:stream:readings"
 # written here by the gateway, so that inference never finds a fall queued behind telemetry.
 URGENT_STREAM: Final = "sst:stream:urgent"
 ALERTS_STREAM: Final = "sst:stream:alerts"
+# A windowed rule's latest check of a resident changed (sst_core.rule_checks), inference ->
+# backend -> the resident page, after the commit that stored it.
+RULE_CHECKS_STREAM: Final = "sst:stream:rule_checks"
 INFERENCE_GROUP: Final = "ai_inference"
 BACKEND_GROUP: Final = "backend"
 STREAM_MAXLEN: Final = 1_000_000

@@ -321,6 +321,7 @@ export class DashboardController {
         this.store.dispatch({ type: "hubPresence", presence: payload });
         this.emitLive("hub_presence", payload);
       },
+      onRuleCheck: (payload) => this.emitLive("rule_check", payload),
       onVideoState: (payload) => this.emitLive("video:state", payload),
     });
   }

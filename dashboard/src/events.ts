@@ -1,6 +1,7 @@
 // Every Socket.IO event the dashboard listens to or sends, with its payload type: one place to
 // follow the backend's live feed (docs/realtime.md) and video signaling (docs/video.md).
 import { isServerText, type ServerText } from "./i18n/server";
+import type { CheckVerdict, RuleCheck } from "./types";
 /** Server -> browser: an alert was raised or changed (full Alert, own changes included). */
 export const ALERT_EVENT = "alert" as const;
 /** Server -> browser: an in-app notification addressed to this user (escalation steps). */
@@ -15,6 +16,8 @@ export const HUB_PRESENCE_EVENT = "hub_presence" as const;
 export const ROBOT_STATUS_EVENT = "robot_status" as const;
 /** Server -> browser: one step of a robot command (queued ... succeeded / failed / expired). */
 export const ROBOT_COMMAND_EVENT = "robot_command" as const;
+/** Server -> browser: a windowed rule's check of a resident changed ("Today's checks"). */
+export const RULE_CHECK_EVENT = "rule_check" as const;
 /** Server -> browser: the end of a catch-up after a reconnection with `last_event_id`. */
 export const CAUGHT_UP_EVENT = "caught_up" as const;
 /** Server -> browser: a refused action. */
@@ -91,6 +94,15 @@ export interface RobotCommandPayload {
   detail_text?: ServerText | null | undefined;
   at?: string | undefined;
   resident_id?: number | null | undefined;
+}
+
+/** RULE_CHECK_EVENT: the check as GET /residents/{id}/rule-checks gives it, and whose it is. */
+export interface RuleCheckPayload extends RuleCheck {
+  resident_id: number;
+  verdict: CheckVerdict;
+  decided_at: string;
+  /** The evaluation that gave the check. */
+  checked_at: string | null;
 }
 
 export interface CaughtUpPayload {
@@ -203,6 +215,30 @@ export function parseRobotCommand(raw: unknown): RobotCommandPayload | null {
     detail_text: isServerText(raw.detail_text) ? raw.detail_text : null,
     at: typeof raw.at === "string" ? raw.at : undefined,
     resident_id: numberOrNull(raw.resident_id),
+  };
+}
+
+const VERDICTS: readonly string[] = ["fine", "alert", "unknown"] satisfies CheckVerdict[];
+
+function isTime(value: unknown): value is string {
+  return typeof value === "string" && Number.isFinite(Date.parse(value));
+}
+
+/** A rule_check payload, or null (a check the page could not place or order is dropped). */
+export function parseRuleCheck(raw: unknown): RuleCheckPayload | null {
+  if (!isObject(raw) || !Number.isInteger(raw.resident_id) || typeof raw.rule !== "string") return null;
+  if (raw.rule === "" || typeof raw.verdict !== "string" || !VERDICTS.includes(raw.verdict)) return null;
+  if (!isTime(raw.decided_at)) return null;
+  if (raw.reason !== null && raw.reason !== undefined && typeof raw.reason !== "string") return null;
+  return {
+    resident_id: raw.resident_id as number,
+    rule: raw.rule,
+    verdict: raw.verdict as CheckVerdict,
+    reason: typeof raw.reason === "string" ? raw.reason : null,
+    reason_text: isServerText(raw.reason_text) ? raw.reason_text : null,
+    decided_at: raw.decided_at,
+    alert_id: numberOrNull(raw.alert_id),
+    checked_at: isTime(raw.checked_at) ? raw.checked_at : null,
   };
 }
 

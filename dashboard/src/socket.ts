@@ -13,6 +13,8 @@ import {
   parseSensorStates,
   ROBOT_COMMAND_EVENT,
   ROBOT_STATUS_EVENT,
+  RULE_CHECK_EVENT,
+  parseRuleCheck,
   SENSOR_STATE_EVENT,
   SENSOR_STATES_EVENT,
   VIDEO_STATE_EVENT,
@@ -21,6 +23,7 @@ import {
   type NotificationPayload,
   type RobotCommandPayload,
   type RobotStatusPayload,
+  type RuleCheckPayload,
   type SensorStatePayload,
   type VideoStatePayload,
 } from "./events";
@@ -43,6 +46,7 @@ export interface LiveOptions {
   onRobotStatus?: (payload: RobotStatusPayload) => void;
   onRobotCommand?: (payload: RobotCommandPayload) => void;
   onHubPresence?: (payload: HubPresencePayload) => void;
+  onRuleCheck?: (payload: RuleCheckPayload) => void;
   onVideoState?: (payload: VideoStatePayload) => void;
   /** After a reconnection whose catch-up was missing or incomplete: lists should be reloaded. */
   onResync?: () => void;
@@ -143,6 +147,7 @@ export function connectLive(options: LiveOptions): LiveConnection {
   feed(ROBOT_STATUS_EVENT, parseRobotStatus, options.onRobotStatus);
   feed(ROBOT_COMMAND_EVENT, parseRobotCommand, options.onRobotCommand);
   feed(HUB_PRESENCE_EVENT, parseHubPresence, options.onHubPresence);
+  feed(RULE_CHECK_EVENT, parseRuleCheck, options.onRuleCheck);
   feed(VIDEO_STATE_EVENT, (raw) => raw as VideoStatePayload, options.onVideoState);
 
   return {

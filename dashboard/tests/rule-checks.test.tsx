@@ -1,15 +1,18 @@
 // @vitest-environment happy-dom
 // "Today's checks" on the resident page: a rule that cannot tell says so, and why, in the page's
-// language; an alert points to its alert; fine ones stay quiet; times are the home's.
+// language; an alert points to its alert; fine ones stay quiet; times are the home's. A changed
+// check arrives live (`rule_check`) and never gives way to an older one.
 import { render } from "preact";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ApiClient } from "../src/api";
 import { DashboardController } from "../src/controller";
+import { parseRuleCheck, type RuleCheckPayload } from "../src/events";
 import { setLocale } from "../src/i18n";
+import type { LiveOptions } from "../src/socket";
 import type { ResidentDetail, RuleChecks } from "../src/types";
 import { ResidentPage } from "../src/views/ResidentPage";
 import { mountRoot, unmountRoot } from "./dom";
-import { json, makeAlert, MemoryStorage } from "./fixtures";
+import { json, makeAlert, makeLogin, MemoryStorage } from "./fixtures";
 import { waiting } from "./wait";
 
 const NOW = new Date("2026-03-02T00:31:00Z"); // 09:31 in Seoul
@@ -60,6 +63,11 @@ const CHECKS: RuleChecks = {
 
 let root: HTMLElement;
 let checks: RuleChecks | null;
+/** The live connection's callbacks, once the controller went live (`livePage()`). */
+let feed: LiveOptions | null;
+/** When set, the rule-checks answer waits for it (an answer read before live events arrived). */
+let checksAnswered: Promise<void> | null;
+let checksAsked: boolean;
 
 function page(locale: "en" | "ko" = "en"): DashboardController {
   const controller: DashboardController = new DashboardController({
@@ -68,8 +76,12 @@ function page(locale: "en" | "ko" = "en"): DashboardController {
       fetch: (async (input: RequestInfo | URL) => {
         const url = String(input);
         if (url === "/api/v1/residents/7") return json(200, RESIDENT);
+        if (url === "/api/v1/auth/login") return json(200, makeLogin());
         if (url === "/api/v1/residents/7/rule-checks") {
-          return checks ? json(200, checks) : json(500, { error: { code: "internal", message: "down" } });
+          const answer = checks && structuredClone(checks); // as read now
+          checksAsked = true;
+          await checksAnswered;
+          return answer ? json(200, answer) : json(500, { error: { code: "internal", message: "down" } });
         }
         if (url.startsWith("/api/v1/alerts?")) {
           return json(200, [makeAlert({ id: 5, resident_id: 7, title: "Out at night", kind: "night_exit" })]);
@@ -79,6 +91,7 @@ function page(locale: "en" | "ko" = "en"): DashboardController {
       getToken: () => "token",
     }),
     connect: (options) => {
+      feed = options;
       options.onStatus("connecting");
       return { socket: null as never, close: () => undefined };
     },
@@ -110,7 +123,40 @@ function line(rule: string): HTMLElement {
 beforeEach(() => {
   root = mountRoot();
   checks = CHECKS;
+  feed = null;
+  checksAnswered = null;
+  checksAsked = false;
 });
+
+/** The page of a signed-in carer, whose controller is live and the page listening to it. */
+async function livePage(): Promise<LiveOptions> {
+  const controller = page();
+  expect(await controller.signIn("a@b.c", "pw")).toBeNull();
+  await waitFor(() => controller.liveListeners.size > 0, "the page to listen");
+  return feed!;
+}
+
+/** A rule_check as the backend sends it (docs/realtime.md), parsed as the socket does. */
+function ruleCheck(fields: Partial<Record<keyof RuleCheckPayload, unknown>>): RuleCheckPayload {
+  const parsed = parseRuleCheck({
+    event_id: 90,
+    resident_id: 7,
+    rule: "no_wake_up",
+    verdict: "fine",
+    reason: null,
+    reason_text: null,
+    decided_at: "2026-03-02T00:35:00Z",
+    alert_id: null,
+    checked_at: "2026-03-02T00:35:00Z",
+    ...fields,
+  });
+  expect(parsed).not.toBeNull();
+  return parsed!;
+}
+
+function statusOf(rule: string): string | null {
+  return line(rule)?.getAttribute("data-status") ?? null;
+}
 
 afterEach(() => {
   unmountRoot(root);
@@ -170,5 +216,101 @@ describe("Today's checks on the resident page", () => {
     checks = null;
     page();
     expect((await section()).textContent).toContain("The checks could not be loaded.");
+  });
+});
+
+describe("a rule_check event", () => {
+  it("is read as the backend sends it; a shape the page could not place or order is dropped", () => {
+    expect(
+      parseRuleCheck({
+        event_id: 12,
+        resident_id: 7,
+        rule: "inactivity",
+        verdict: "unknown",
+        reason: "no recent data from the home",
+        reason_text: { key: "unknown.no_data", params: {} },
+        decided_at: "2026-03-02T03:00:00Z",
+        alert_id: null,
+        checked_at: "2026-03-02T03:00:00+00:00",
+      }),
+    ).toEqual({
+      resident_id: 7,
+      rule: "inactivity",
+      verdict: "unknown",
+      reason: "no recent data from the home",
+      reason_text: { key: "unknown.no_data", params: {} },
+      decided_at: "2026-03-02T03:00:00Z",
+      alert_id: null,
+      checked_at: "2026-03-02T03:00:00+00:00",
+    });
+    const good = { resident_id: 7, rule: "night_exit", verdict: "alert", decided_at: "2026-03-02T03:00:00Z" };
+    expect(parseRuleCheck({ ...good, alert_id: 5 })?.alert_id).toBe(5);
+    for (const bad of [
+      null,
+      "rule_check",
+      [good],
+      { ...good, resident_id: undefined },
+      { ...good, resident_id: "7" },
+      { ...good, resident_id: 7.5 },
+      { ...good, rule: 3 },
+      { ...good, rule: "" },
+      { ...good, verdict: "maybe" },
+      { ...good, verdict: null }, // an event is a decision: never "not judged yet"
+      { ...good, decided_at: undefined },
+      { ...good, decided_at: "this morning" },
+      { ...good, reason: 404 },
+    ]) {
+      expect(parseRuleCheck(bad)).toBeNull();
+    }
+  });
+
+  it("changes its rule's line in place; an older check never undoes a newer one", async () => {
+    const live = await livePage();
+    await section();
+    expect(statusOf("no_wake_up")).toBe("unknown");
+
+    // She got up: the rule that could not tell is fine now, and the line says so at once.
+    live.onRuleCheck!(ruleCheck({ rule: "no_wake_up", verdict: "fine" }));
+    await waitFor(() => statusOf("no_wake_up") === "fine", "the check to turn fine");
+    expect(line("no_wake_up").querySelector(".check__verdict")?.textContent).toBe("Fine");
+    expect(line("no_wake_up").textContent).not.toContain("hub not known");
+    expect(root.querySelector(".checks__checked")?.textContent).toContain("09:35");
+
+    // A late copy of what the rule said before (decided earlier) changes nothing.
+    live.onRuleCheck!(
+      ruleCheck({
+        rule: "no_wake_up",
+        verdict: "unknown",
+        reason: "hub not known to be online",
+        reason_text: { key: "unknown.hub_offline", params: {} },
+        decided_at: "2026-03-01T23:40:00Z",
+        checked_at: "2026-03-01T23:40:00Z",
+      }),
+    );
+    // Another resident's check is not this page's.
+    live.onRuleCheck!(ruleCheck({ resident_id: 8, rule: "inactivity", verdict: "unknown" }));
+    // A rule that raised its alert now: its line leads to the alert and goes first.
+    live.onRuleCheck!(ruleCheck({ rule: "inactivity", verdict: "alert", alert_id: 5 }));
+    await waitFor(() => statusOf("inactivity") === "alert", "the alert check");
+    expect(statusOf("no_wake_up")).toBe("fine");
+    expect(line("inactivity").querySelector("button")).not.toBeNull();
+    const order = [...root.querySelectorAll("[data-testid=rule-checks] [data-rule]")].map((li) =>
+      li.getAttribute("data-rule"),
+    );
+    expect(order.slice(0, 2).sort()).toEqual(["inactivity", "night_exit"]);
+    expect(order.at(-1)).toBe("no_wake_up");
+  });
+
+  it("that arrives before the page's answer is not undone by it", async () => {
+    let answer!: () => void;
+    checksAnswered = new Promise<void>((resolve) => (answer = resolve));
+    const live = await livePage();
+    await waitFor(() => checksAsked, "the checks to be asked for");
+    // The page read the checks before the rule changed; the event overtakes the answer.
+    live.onRuleCheck!(ruleCheck({ rule: "no_wake_up", verdict: "fine" }));
+    answer();
+    await section();
+    expect(statusOf("no_wake_up")).toBe("fine");
+    expect(statusOf("inactivity")).toBe("fine");
   });
 });

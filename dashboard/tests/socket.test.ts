@@ -3,6 +3,7 @@ import { createServer, type Server as HttpServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Server } from "socket.io";
 import { afterEach, describe, expect, it } from "vitest";
+import type { RuleCheckPayload } from "../src/events";
 import { connectLive, type ConnectionStatus, type LiveConnection } from "../src/socket";
 import type { Alert } from "../src/types";
 import { makeAlert } from "./fixtures";
@@ -45,6 +46,7 @@ afterEach(async () => {
 function connect(url: string, token: string) {
   const statuses: ConnectionStatus[] = [];
   const alerts: Alert[] = [];
+  const checks: RuleCheckPayload[] = [];
   let resyncs = 0;
   const live = connectLive({
     url,
@@ -52,10 +54,11 @@ function connect(url: string, token: string) {
     onAlert: (alert) => alerts.push(alert),
     onStatus: (status) => statuses.push(status),
     onResync: () => resyncs++,
+    onRuleCheck: (check) => checks.push(check),
     socketOptions: { reconnectionDelay: 50, reconnectionDelayMax: 100, transports: ["websocket"] },
   });
   open.push(live);
-  return { live, statuses, alerts, resyncs: () => resyncs };
+  return { live, statuses, alerts, checks, resyncs: () => resyncs };
 }
 
 describe("connectLive", () => {
@@ -70,6 +73,28 @@ describe("connectLive", () => {
     backend.io.emit("alert", alert);
     await waitFor(() => client.alerts.length === 1, "alert event");
     expect(client.alerts[0]).toEqual(alert);
+  });
+
+  it("delivers rule_check events it can read, and drops those it cannot", async () => {
+    const backend = await startBackend();
+    backends.push(backend);
+    const client = connect(backend.url, GOOD_TOKEN);
+    await waitFor(() => client.statuses.at(-1) === "connected", "connected");
+    const check = {
+      resident_id: 7,
+      rule: "no_wake_up",
+      verdict: "unknown",
+      reason: "hub not known to be online",
+      reason_text: { key: "unknown.hub_offline", params: {} },
+      decided_at: "2026-03-01T23:40:00Z",
+      alert_id: null,
+      checked_at: "2026-03-01T23:40:00+00:00",
+    };
+    backend.io.emit("rule_check", { ...check, event_id: 51, verdict: "perhaps" });
+    backend.io.emit("rule_check", { ...check, event_id: 52 });
+    backend.io.emit("alert", { ...makeAlert({ id: 78 }), event_id: 53 }); // after it, in order
+    await waitFor(() => client.alerts.length === 1, "the alert after the checks");
+    expect(client.checks).toEqual([check]);
   });
 
   it("reports a refused token as unauthorized and stops retrying", async () => {

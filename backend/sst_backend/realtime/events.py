@@ -16,6 +16,9 @@ SENSOR_STATES_EVENT: Final = "sensor_states"
 HUB_PRESENCE_EVENT: Final = "hub_presence"
 ROBOT_STATUS_EVENT: Final = "robot_status"
 ROBOT_COMMAND_EVENT: Final = "robot_command"
+# A windowed rule's latest check of a resident changed (realtime/rule_checks.py): the check
+# as GET /residents/{id}/rule-checks gives it, with resident_id and checked_at.
+RULE_CHECK_EVENT: Final = "rule_check"
 # The video work's session state (sst_core.const.VIDEO_STATE_EVENT, docs/video.md), logged
 # and sent to staff only like every device event.
 VIDEO_SESSION_EVENT: Final = VIDEO_STATE_EVENT
@@ -36,6 +39,7 @@ LOGGED_EVENTS: Final = frozenset(
         HUB_PRESENCE_EVENT,
         ROBOT_STATUS_EVENT,
         ROBOT_COMMAND_EVENT,
+        RULE_CHECK_EVENT,
         VIDEO_SESSION_EVENT,
     }
 )
@@ -44,7 +48,7 @@ LOGGED_EVENTS: Final = frozenset(
 class Audience(StrEnum):
     """Who may receive an event about a resident or home."""
 
-    ALL = "all"  # everyone who may see the resident, guardians included (alerts)
+    ALL = "all"  # everyone who may see the resident, guardians included (alerts, checks)
     STAFF = "staff"  # care staff and admins only (sensors, devices, robots, video)
 
 

@@ -8,7 +8,7 @@ from sst_backend.escalation.service import require_resident
 from sst_backend.rule_checks import repository
 from sst_backend.rule_checks.schemas import RuleCheckOut, RuleChecksOut
 from sst_core.db.models import DetectionState, User
-from sst_core.rule_checks import stored_check
+from sst_core.rule_checks import RuleCheck, stored_check
 from sst_core.texts import TextError, english
 from sst_core.thresholds import RuleName
 
@@ -16,6 +16,11 @@ from sst_core.thresholds import RuleName
 def check_out(rule: RuleName, state: DetectionState | None) -> RuleCheckOut:
     """One rule's check as the dashboard reads it (verdict null: not judged yet)."""
     check = stored_check(state.details) if state is not None else None
+    return stated_check(rule, check, state.alert_id if state is not None else None)
+
+
+def stated_check(rule: RuleName, check: RuleCheck | None, alert_id: int | None) -> RuleCheckOut:
+    """A check in the endpoint's words (and the live `rule_check` event's): English reason."""
     if check is None:
         return RuleCheckOut(
             rule=rule, verdict=None, reason=None, reason_text=None, decided_at=None, alert_id=None
@@ -32,7 +37,7 @@ def check_out(rule: RuleName, state: DetectionState | None) -> RuleCheckOut:
         reason=reason,
         reason_text=check.reason,
         decided_at=check.decided_at,
-        alert_id=state.alert_id if state is not None and check.verdict == "alert" else None,
+        alert_id=alert_id if check.verdict == "alert" else None,
     )
 
 

@@ -1,8 +1,9 @@
 // The windowed rules' latest verdicts as the resident page says them: which need a look
 // (an alert, a rule that cannot tell and why), which are fine, in the home's time.
+import type { RuleCheckPayload } from "../events";
 import { t, textOr } from "../i18n";
 import { serverWords } from "../i18n/server";
-import type { RuleCheck } from "../types";
+import type { RuleCheck, RuleChecks } from "../types";
 import { formatLocalTime } from "./format";
 
 export type CheckStatus = "alert" | "unknown" | "notYet" | "fine";
@@ -54,4 +55,33 @@ export function checkLines(
 ): CheckLine[] {
   const lines = checks.map((check) => checkLine(check, zone, now));
   return ORDER.flatMap((status) => lines.filter((line) => line.status === status));
+}
+
+function later(a: string | null, b: string | null): string | null {
+  if (a === null || b === null) return a ?? b;
+  return Date.parse(b) >= Date.parse(a) ? b : a;
+}
+
+/**
+ * A live `rule_check` laid over the checks the page holds: it replaces its rule's check unless
+ * that one was decided later (a late or replayed event never undoes a newer check); at the same
+ * instant the one that came last wins.
+ */
+export function applyRuleCheck(checks: RuleChecks, live: RuleCheckPayload): RuleChecks {
+  if (live.resident_id !== checks.resident_id) return checks;
+  const held = checks.checks.find((check) => check.rule === live.rule);
+  if (held?.decided_at && Date.parse(held.decided_at) > Date.parse(live.decided_at)) return checks;
+  const check: RuleCheck = {
+    rule: live.rule,
+    verdict: live.verdict,
+    reason: live.reason,
+    reason_text: live.reason_text ?? null,
+    decided_at: live.decided_at,
+    alert_id: live.alert_id,
+  };
+  return {
+    ...checks,
+    checked_at: later(checks.checked_at, live.checked_at ?? live.decided_at),
+    checks: held ? checks.checks.map((c) => (c.rule === live.rule ? check : c)) : [...checks.checks, check],
+  };
 }

@@ -1,14 +1,15 @@
 // One resident: today's checks, rooms lighting up, activity heatmap, daily trends, recent alerts,
 // thresholds, policy.
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { ApiError } from "../api";
 import { messageOf, type DashboardController } from "../controller";
-import type { RobotStatusPayload, SensorStatePayload } from "../events";
+import type { RobotStatusPayload, RuleCheckPayload, SensorStatePayload } from "../events";
 import { t, type MessageKey } from "../i18n";
 import { en } from "../i18n/en";
 import { alertTitle, roomLabel } from "../i18n/server";
 import { activeRooms, liveActiveRooms } from "../state/activity";
 import { applyRobotStatus, robotStatusText } from "../state/robots";
+import { applyRuleCheck } from "../state/ruleChecks";
 import { TREND_METRICS } from "../state/charts";
 import { formatLocalTime, localDate, localHour, severityLabel, shiftDate, stateLabel } from "../state/format";
 import type { DashboardState } from "../state/store";
@@ -113,12 +114,16 @@ export function ResidentPage({ controller, state, residentId, now }: Props) {
   const [liveRooms, setLiveRooms] = useState<Map<string, "alert" | "active">>(new Map());
   const [reloads, setReloads] = useState(0);
   const [sensorRooms, setSensorRooms] = useState<Set<number>>(new Set());
+  // Checks that arrived live, the newest of each rule: laid over an answer read before them too.
+  const liveChecks = useRef(new Map<string, RuleCheckPayload>());
 
   useEffect(() => {
     let current = true;
+    const withLive = (checks: RuleChecksData | null) =>
+      checks && [...liveChecks.current.values()].reduce(applyRuleCheck, checks);
     setError(null);
     load(controller, residentId)
-      .then((loaded) => current && setData(loaded))
+      .then((loaded) => current && setData({ ...loaded, checks: withLive(loaded.checks) }))
       .catch((e) => {
         if (!current) return;
         setError(
@@ -148,6 +153,14 @@ export function ResidentPage({ controller, state, residentId, now }: Props) {
         if (state.resident_id !== residentId) return;
         // The state is whole (every sensor's latest value): it replaces the rooms it lit before.
         setSensorRooms(liveActiveRooms(state, new Date()));
+      } else if (kind === "rule_check") {
+        const check = payload as RuleCheckPayload;
+        if (check.resident_id !== residentId) return;
+        const key = `${check.resident_id}:${check.rule}`;
+        const held = liveChecks.current.get(key);
+        if (!held || Date.parse(held.decided_at) <= Date.parse(check.decided_at))
+          liveChecks.current.set(key, check);
+        setData((d) => (d?.checks ? { ...d, checks: applyRuleCheck(d.checks, check) } : d));
       } else if (kind === "robot_status") {
         const status = payload as RobotStatusPayload;
         setData((d) => (d ? { ...d, robots: applyRobotStatus(d.robots, status) } : d));
