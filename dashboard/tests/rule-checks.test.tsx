@@ -176,18 +176,18 @@ describe("Today's checks on the resident page", () => {
 
     const unknown = line("no_wake_up");
     expect(unknown.textContent).toContain("Not up in the morning");
-    expect(unknown.querySelector(".check__verdict")?.textContent).toBe("Cannot tell");
+    expect(unknown.querySelector(".rule-check__verdict")?.textContent).toBe("Cannot tell");
     expect(unknown.textContent).toContain("hub not known to be online");
     expect(unknown.textContent).toContain("since 08:40"); // 23:40 UTC, the home's morning
 
-    expect(line("inactivity").querySelector(".check__verdict")?.textContent).toBe("Fine");
+    expect(line("inactivity").querySelector(".rule-check__verdict")?.textContent).toBe("Fine");
     expect(line("inactivity").textContent).not.toContain("·"); // fine: nothing more to say
     expect(line("low_temperature").textContent).toContain("Not checked yet");
-    expect(checksSection.querySelector(".checks__checked")?.textContent).toContain("09:30");
+    expect(checksSection.querySelector(".rule-checks__checked")?.textContent).toContain("09:30");
 
     // The alert's line leads to the alert in "Recent alerts".
     const alert = line("night_exit");
-    expect(alert.querySelector(".check__verdict")?.textContent).toBe("Alert raised");
+    expect(alert.querySelector(".rule-check__verdict")?.textContent).toBe("Alert raised");
     const go = alert.querySelector("button")!;
     expect(go.getAttribute("aria-label")).toBe("See the alert of Out at night");
     const listed = await waitFor(() => document.getElementById("recent-alert-5"), "the alert in the list");
@@ -201,10 +201,10 @@ describe("Today's checks on the resident page", () => {
     await section();
     const unknown = line("no_wake_up");
     expect(unknown.textContent).toContain("아침 기상 없음");
-    expect(unknown.querySelector(".check__verdict")?.textContent).toBe("판단할 수 없음");
+    expect(unknown.querySelector(".rule-check__verdict")?.textContent).toBe("판단할 수 없음");
     expect(unknown.textContent).toContain("허브가 연결되어 있는지 알 수 없음");
     expect(unknown.textContent).not.toContain("hub not known");
-    expect(line("inactivity").querySelector(".check__verdict")?.textContent).toBe("이상 없음");
+    expect(line("inactivity").querySelector(".rule-check__verdict")?.textContent).toBe("이상 없음");
   });
 
   it("says so when the checks never ran, or could not be loaded", async () => {
@@ -272,9 +272,9 @@ describe("a rule_check event", () => {
     // She got up: the rule that could not tell is fine now, and the line says so at once.
     live.onRuleCheck!(ruleCheck({ rule: "no_wake_up", verdict: "fine" }));
     await waitFor(() => statusOf("no_wake_up") === "fine", "the check to turn fine");
-    expect(line("no_wake_up").querySelector(".check__verdict")?.textContent).toBe("Fine");
+    expect(line("no_wake_up").querySelector(".rule-check__verdict")?.textContent).toBe("Fine");
     expect(line("no_wake_up").textContent).not.toContain("hub not known");
-    expect(root.querySelector(".checks__checked")?.textContent).toContain("09:35");
+    expect(root.querySelector(".rule-checks__checked")?.textContent).toContain("09:35");
 
     // A late copy of what the rule said before (decided earlier) changes nothing.
     live.onRuleCheck!(

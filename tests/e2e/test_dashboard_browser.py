@@ -19,11 +19,16 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.async_api import Browser, expect
-from sqlalchemy import select
+from redis.asyncio import Redis
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from sst_core.const import RULE_CHECKS_STREAM
 from sst_core.db.models import Alert, AuditEntry, Hub
 from sst_core.objects import LocalStore
+from sst_core.rule_checks import RuleCheck, RuleCheckMessage
+from sst_core.texts import Text
+from sst_core.thresholds import RuleName
 from tests.e2e.browser import (
     DESKTOP,
     PHONE,
@@ -35,7 +40,7 @@ from tests.e2e.browser import (
     signed_in,
 )
 from tests.e2e.hubs import gateway_listening
-from tests.e2e.processes import Service, start_platform, wait_ready
+from tests.e2e.processes import Service, eventually, start_platform, wait_ready
 from tests.factories import STANDARD_LAYOUT, HomeFixture, make_home, make_stored_recording
 from tests.readings_data import insert_readings, refresh, simulated_days
 from tests.servers import free_port
@@ -249,6 +254,69 @@ async def test_resident_page_draws_charts_from_the_analytics_api(
     await assert_accessible(page, "resident page")
     await page.get_by_test_id("trend-sleep_hours").scroll_into_view_if_needed()
     await shoot(page, "resident-trends")
+    await close_page(page)
+
+
+async def test_todays_checks_show_what_inference_decided_and_change_live(
+    platform: dict[str, Service],
+    browser: Browser,
+    facility: tuple[HomeFixture, HomeFixture],
+    engine: AsyncEngine,
+    redis: Redis,
+) -> None:
+    home, _ = facility
+
+    async def judged() -> bool:
+        platform["inference"].assert_running()
+        async with engine.connect() as conn:
+            until = await conn.scalar(
+                text("SELECT evaluated_until FROM detection_schedule WHERE resident_id = :r"),
+                {"r": home.resident_id},
+            )
+        return until is not None
+
+    # The inference process judges the resident's windowed rules on its own clock.
+    await eventually(judged, 90, "inference to judge the resident's windowed rules")
+    page = await signed_in(browser, platform, home.staff_email, home.password)
+    await page.goto(f"/#/residents/{home.resident_id}")
+    checks = page.get_by_test_id("rule-checks")
+    await expect(checks.get_by_role("heading", name="Today's checks")).to_be_visible()
+    await expect(checks.locator(".rule-checks__checked")).to_contain_text("Last checked")
+    lines = checks.locator("li.rule-check")
+    await expect(lines).to_have_count(len(RuleName))
+    for n in range(len(RuleName)):
+        # Whatever the verdict at this hour, it is said in words, not by colour alone.
+        await expect(lines.nth(n).locator(".rule-check__verdict")).to_have_text(
+            re.compile(r"^(Fine|Alert raised|Cannot tell|Not checked yet)$")
+        )
+    assert await page.evaluate("window.sstNoReload = true") is True
+    # A check changes while the page is open (as inference announces it after its commit):
+    # the line changes in place, with the reason in words and since when, in the home's time.
+    decided = datetime.now(UTC).replace(microsecond=0)
+    message = RuleCheckMessage(
+        resident_id=home.resident_id,
+        facility_id=home.facility_id,
+        rule=RuleName.NO_WAKE_UP,
+        check=RuleCheck(
+            verdict="unknown",
+            reason=Text(key="unknown.hub_offline", params={}),
+            decided_at=decided,
+        ),
+        checked_at=decided,
+    )
+    await redis.xadd(RULE_CHECKS_STREAM, message.to_stream())
+    line = checks.locator('li.rule-check[data-rule="no_wake_up"]')
+    await expect(line).to_have_attribute("data-status", "unknown")
+    local = decided.astimezone(ZoneInfo(home.timezone)).strftime("%H:%M")
+    await expect(line).to_contain_text("Not up in the morning: Cannot tell")
+    await expect(line).to_contain_text("hub not known to be online")
+    await expect(line).to_contain_text(f"since {local}")
+    # What needs a look comes first.
+    await expect(lines.first).not_to_have_attribute("data-status", "fine")
+    assert await page.evaluate("window.sstNoReload") is True
+    await checks.scroll_into_view_if_needed()
+    await shoot(page, "resident-checks")
+    await assert_accessible(page, "resident page with checks")
     await close_page(page)
 
 

@@ -32,21 +32,21 @@ export function RuleChecks({ checks, zone, now }: Props) {
         <p class="empty">{t("checks.never")}</p>
       ) : (
         <>
-          <ul class="checks">
+          <ul class="rule-checks">
             {lines.map((line) => (
               <li
                 key={line.rule}
-                class={`check check--${line.status}`}
+                class={`rule-check rule-check--${line.status}`}
                 data-rule={line.rule}
                 data-status={line.status}
               >
-                <span class="check__mark" aria-hidden="true">
+                <span class="rule-check__mark" aria-hidden="true">
                   {line.status === "fine" ? "✓" : line.status === "alert" ? "!" : "?"}
                 </span>{" "}
-                <span class="check__rule">{line.name}</span>:{" "}
-                <strong class="check__verdict">{line.verdict}</strong>
-                {line.reason && <span class="check__reason"> · {line.reason}</span>}
-                {line.since && <span class="check__since hint"> · {line.since}</span>}
+                <span class="rule-check__rule">{line.name}</span>:{" "}
+                <strong class="rule-check__verdict">{line.verdict}</strong>
+                {line.reason && <span class="rule-check__reason"> · {line.reason}</span>}
+                {line.since && <span class="rule-check__since hint"> · {line.since}</span>}
                 {line.alertId !== null && (
                   <>
                     {" "}
@@ -63,7 +63,7 @@ export function RuleChecks({ checks, zone, now }: Props) {
               </li>
             ))}
           </ul>
-          <p class="hint checks__checked">
+          <p class="hint rule-checks__checked">
             {t("checks.checkedAt", { time: formatLocalTime(checks.checked_at, zone, now) })}
           </p>
         </>
