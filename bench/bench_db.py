@@ -1,7 +1,9 @@
 """The benches' own databases and what goes in them: a database of its own on .env's server,
 made anew with the production bootstrap and migrations, daily partitions for its history,
 homes with the standard flat's sensors, and simulated days to fill them with
-(bench/detect_train.py, bench/query.py, bench/video.py, bench/detect_score_db.py)."""
+(bench/detect_train.py, bench/query.py, bench/video.py, bench/detect_score_db.py); dropping
+a bench database, and homes with a hub each in bulk (bench/ingest.py, latency.py, resend.py,
+soak.py)."""
 
 from __future__ import annotations
 
@@ -28,16 +30,55 @@ def bench_settings(database: str) -> DbCliSettings:
     return DbCliSettings(database_url=url.render_as_string(hide_password=False))
 
 
-async def recreate_database(settings: DbCliSettings) -> None:
-    """Drop the bench database if it is there, then make and migrate it as production does."""
+async def drop_database(settings: DbCliSettings) -> None:
+    """Drop the bench database if it is there (its connections ended)."""
     name = make_url(settings.database_url).database
     admin = await asyncpg.connect(settings.database_admin_url)
     try:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await admin.close()
+
+
+async def recreate_database(settings: DbCliSettings) -> None:
+    """Drop the bench database if it is there, then make and migrate it as production does."""
+    await drop_database(settings)
     await bootstrap(settings)
     await asyncio.to_thread(upgrade, settings.database_url)
+
+
+async def insert_homes(
+    conn: asyncpg.Connection,
+    facility_id: int,
+    homes: int,
+    *,
+    name: str,
+    serial_prefix: str,
+    timezone: str,
+    online: bool,
+) -> None:
+    """`homes` homes of the facility ('<name> home <i>'), each with a resident (no video
+    consent) and a hub ('<serial_prefix><i in 5 digits>')."""
+    await conn.execute(
+        """
+        WITH h AS (
+            INSERT INTO homes (facility_id, label, timezone)
+            SELECT $1, $3 || ' home ' || i, $4 FROM generate_series(0, $2 - 1) i
+            RETURNING id, label
+        ), r AS (
+            INSERT INTO residents (facility_id, home_id, full_name, video_consent)
+            SELECT $1, id, 'Resident of ' || label, false FROM h
+        )
+        INSERT INTO hubs (home_id, serial, online)
+        SELECT id, $5 || lpad(split_part(label, ' ', 3), 5, '0'), $6 FROM h
+        """,
+        facility_id,
+        homes,
+        name,
+        timezone,
+        serial_prefix,
+        online,
+    )
 
 
 async def premake_partitions(settings: DbCliSettings, days: int) -> None:

@@ -44,9 +44,9 @@ from tests.faults.stack import (  # noqa: E402
     PrivateBroker,
     PrivatePostgres,
     PrivateRedis,
-    free_port,
     wait_for,
 )
+from tests.ports import free_port  # noqa: E402
 
 CLOCK_KEY = "sst:bench:clock"
 HEARTBEAT_S = 30.0  # wall seconds; presence runs on the wall clock (180 s timeout)

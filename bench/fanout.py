@@ -28,7 +28,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import statistics
 import sys
 import tempfile
@@ -40,6 +39,11 @@ import aiohttp
 import orjson
 
 ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # for tests.ports
+    sys.path.insert(0, str(ROOT))
+
+from tests.ports import free_port  # noqa: E402
+
 RESULTS = ROOT / "bench" / "results" / "fanout.json"
 # Each variant: (manager, the server accepts permessage-deflate, what the clients offer).
 # stock: python-socketio and python-engineio as they come; direct: SST's manager alone;
@@ -112,12 +116,6 @@ def serve(variant: str, port: int) -> None:
 
 
 # -- the coordinator ----------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def cpu_seconds(pid: int) -> float:

@@ -42,12 +42,18 @@ import asyncpg
 import orjson
 from redis.asyncio import Redis
 
-from sst_core.const import READINGS_STREAM
-from sst_core.db.cli import DbCliSettings, bootstrap
-from sst_core.db.migrate import upgrade
-
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
+if str(ROOT) not in sys.path:  # for tests.ports
+    sys.path.insert(0, str(ROOT))
+
+from bench_db import drop_database as drop_bench_database  # noqa: E402
+from bench_db import insert_homes, recreate_database  # noqa: E402
+
+from sst_core.const import READINGS_STREAM  # noqa: E402
+from sst_core.db.cli import DbCliSettings  # noqa: E402
+from tests.ports import free_port  # noqa: E402
+
 RESULTS = HERE / "results" / "ingest.json"
 PG = "127.0.0.1:5432"
 SENSORS_PER_HUB = 50
@@ -74,14 +80,6 @@ class Options:
     keep_db: bool
     profile: str | None
     modes: tuple[str, ...]
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def rss_peak_kib(pid: int) -> int:
@@ -179,31 +177,21 @@ def _wait_port(port: int, proc: subprocess.Popen[bytes], within: float = 10.0) -
 # -- database -------------------------------------------------------------------------
 
 
-def admin_url() -> str:
-    """Superuser connection for creating and dropping the bench database."""
-    return DbCliSettings().database_admin_url
+def bench_database(db: str) -> DbCliSettings:
+    """The settings of the bench database `db` on the local server."""
+    return DbCliSettings(database_url=f"postgresql+asyncpg://sst@{PG}/{db}")
 
 
-async def create_database(opts: Options) -> str:
-    """Drop and make the bench database with the tests' bootstrap and migrations."""
-    url = f"postgresql+asyncpg://sst@{PG}/{opts.db}"
-    conn = await asyncpg.connect(admin_url())
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{opts.db}" WITH (FORCE)')
-    finally:
-        await conn.close()
-    await bootstrap(DbCliSettings(database_url=url))
-    await asyncio.to_thread(upgrade, url)
-    return url
+async def create_database(db: str) -> str:
+    """Drop and make the bench database with the tests' bootstrap and migrations; its URL."""
+    settings = bench_database(db)
+    await recreate_database(settings)
+    return settings.database_url
 
 
-async def drop_database(opts: Options) -> None:
+async def drop_database(db: str) -> None:
     """Remove the bench database."""
-    conn = await asyncpg.connect(admin_url())
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{opts.db}" WITH (FORCE)')
-    finally:
-        await conn.close()
+    await drop_bench_database(bench_database(db))
 
 
 async def add_hubs(conn: asyncpg.Connection, hubs: int) -> dict[str, list[int]]:
@@ -211,21 +199,8 @@ async def add_hubs(conn: asyncpg.Connection, hubs: int) -> dict[str, list[int]]:
     facility = await conn.fetchval(
         "INSERT INTO facilities (name, timezone) VALUES ('Bench', 'UTC') RETURNING id"
     )
-    await conn.execute(
-        """
-        WITH h AS (
-            INSERT INTO homes (facility_id, label, timezone)
-            SELECT $1, 'bench home ' || i, 'UTC' FROM generate_series(0, $2 - 1) i
-            RETURNING id, label
-        ), r AS (
-            INSERT INTO residents (facility_id, home_id, full_name, video_consent)
-            SELECT $1, id, 'Resident of ' || label, false FROM h
-        )
-        INSERT INTO hubs (home_id, serial, online)
-        SELECT id, 'bench-h' || lpad(split_part(label, ' ', 3), 5, '0'), true FROM h
-        """,
-        facility,
-        hubs,
+    await insert_homes(
+        conn, facility, hubs, name="bench", serial_prefix="bench-h", timezone="UTC", online=True
     )
     await conn.execute(
         """
@@ -601,7 +576,7 @@ async def run(opts: Options) -> dict[str, Any]:
         "publishers": opts.publishers,
     }
     print(f"setting up database {opts.db} and {opts.hubs} hubs", file=sys.stderr)
-    url = await create_database(opts)
+    url = await create_database(opts.db)
     dsn = url.replace("postgresql+asyncpg://", "postgresql://", 1)
     redis = Redis.from_url(f"redis://127.0.0.1:6379/{opts.redis_db}")
     workdir = Path(tempfile.mkdtemp(prefix="sst-bench-"))
@@ -624,7 +599,7 @@ async def run(opts: Options) -> dict[str, Any]:
         await redis.delete(READINGS_STREAM)
         await redis.aclose()
         if not opts.keep_db:
-            await drop_database(opts)
+            await drop_database(opts.db)
         shutil.rmtree(workdir, ignore_errors=True)
     if set(opts.modes) != {"batched", "single"}:
         return result

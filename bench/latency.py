@@ -40,7 +40,6 @@ import platform
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from dataclasses import dataclass
@@ -53,16 +52,14 @@ import httpx
 import orjson
 import paho.mqtt.client as mqtt
 from pydantic import SecretStr
-from redis.asyncio import Redis
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ingest import (
+from bench_platform import prepare_platform
+from ingest import (  # it puts the checkout on sys.path too (tests.ports)
     _cpu_model,
     _quantile,
     add_hubs,
-    admin_url,
     cpu_seconds,
-    free_port,
     machine_busy_seconds,
     mosquitto,
 )
@@ -70,9 +67,8 @@ from ingest import (
 from sst_backend.auth.tokens import issue_token
 from sst_backend.settings import BackendSettings
 from sst_core.const import EVENTS, STATUS, hub_topic
-from sst_core.db.cli import DbCliSettings, bootstrap
-from sst_core.db.migrate import upgrade
 from sst_devices.hub_agent import event_payload
+from tests.ports import free_port
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results" / "latency.json"
@@ -144,28 +140,6 @@ async def stop(proc: Proc) -> None:
 
 
 # -- database -------------------------------------------------------------------------
-
-
-async def create_database(db: str) -> str:
-    """Drop and make the bench database with the tests' bootstrap and migrations."""
-    url = f"postgresql+asyncpg://sst@{PG}/{db}"
-    conn = await asyncpg.connect(admin_url())
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
-    finally:
-        await conn.close()
-    await bootstrap(DbCliSettings(database_url=url))
-    await asyncio.to_thread(upgrade, url)
-    return url
-
-
-async def drop_database(db: str) -> None:
-    """Remove the bench database."""
-    conn = await asyncpg.connect(admin_url())
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
-    finally:
-        await conn.close()
 
 
 @dataclass
@@ -249,12 +223,9 @@ def fall_publisher(port: int) -> mqtt.Client:
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     """Set up, measure, tear down; the result."""
-    workdir = Path(tempfile.mkdtemp(prefix="sst-bench-latency-"))
-    redis_url = f"redis://127.0.0.1:6379/{args.redis_db}"
-    redis = Redis.from_url(redis_url)
-    await redis.flushdb()
-    url = await create_database(args.db)
-    conn = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://", 1))
+    bench = await prepare_platform("latency", db=args.db, redis_db=args.redis_db)
+    workdir, url = bench.workdir, bench.url
+    conn = await asyncpg.connect(bench.dsn)
     try:
         await add_hubs(conn, args.load_hubs)
         # Hubs that were just heard from: none is swept offline during the run.
@@ -263,8 +234,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         await conn.execute("UPDATE hubs SET last_seen_at = now()")
     finally:
         await conn.close()
-    secret = "bench-" + uuid.uuid4().hex + uuid.uuid4().hex
-    settings = BackendSettings(jwt_secret=SecretStr(secret), jwt_ttl_s=86_400)
+    settings = BackendSettings(jwt_secret=SecretStr(bench.secret), jwt_ttl_s=86_400)
     tokens = [
         issue_token(settings, user_id=s, role="staff", facility_id=watched.facility_id)
         for s in watched.staff
@@ -282,18 +252,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         ports = [free_port() for _ in range(args.backends)]
         tag = uuid.uuid4().hex[:8]
         env = {
-            "SST_DATABASE_URL": url,
-            "SST_REDIS_URL": redis_url,
-            "SST_MQTT_HOST": "127.0.0.1",
-            "SST_MQTT_PORT": str(broker.port),
-            "SST_MQTT_USERNAME": "",
-            "SST_MQTT_PASSWORD": "",
+            **bench.env(broker.port),
             "SST_MQTT_TLS": "false",
-            "SST_MQTT_ADMIN_PASSWORD": "",
             "SST_LOG_JSON": "false",
             "SST_LOG_LEVEL": "INFO",
-            "SST_METRICS_PORT": "0",
-            "SST_JWT_SECRET": secret,
         }
         gateway_env = {
             **env,
@@ -337,11 +299,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         finally:
             for proc in reversed(procs):
                 await stop(proc)
-    await redis.flushdb()
-    await redis.aclose()
-    if not args.keep_db:
-        await drop_database(args.db)
-    shutil.rmtree(workdir, ignore_errors=True) if not args.keep_logs else None
+    await bench.close(keep_db=args.keep_db, keep_workdir=args.keep_logs)
     if args.keep_logs:
         result["logs"] = str(workdir)
     return result

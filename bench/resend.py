@@ -25,9 +25,7 @@ import argparse
 import asyncio
 import os
 import platform
-import shutil
 import sys
-import tempfile
 import time
 import uuid
 from datetime import UTC, datetime
@@ -41,13 +39,15 @@ from pydantic import SecretStr
 from redis.asyncio import Redis
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ingest import cpu_seconds, free_port, mosquitto
-from latency import _exe, _ready, create_database, drop_database, start, stop
+from bench_platform import prepare_platform
+from ingest import cpu_seconds, mosquitto  # it puts the checkout on sys.path too (tests.ports)
+from latency import _exe, _ready, start, stop
 
 from sst_backend.auth.tokens import issue_token
 from sst_backend.settings import BackendSettings
 from sst_core.const import READINGS_STREAM
 from sst_core.messages import encode_stream_rows
+from tests.ports import free_port
 
 RESULTS = Path(__file__).resolve().parent / "results" / "resend.json"
 STATE_KEY = "sst:live:state:{}"
@@ -184,18 +184,13 @@ async def join_facility(
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     """Set up, measure, tear down; the figures."""
-    workdir = Path(tempfile.mkdtemp(prefix="sst-bench-resend-"))
-    redis_url = f"redis://127.0.0.1:6379/{args.redis_db}"
-    redis = Redis.from_url(redis_url)
-    await redis.flushdb()
-    url = await create_database(args.db)
-    conn = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://", 1))
+    bench = await prepare_platform("resend", db=args.db, redis_db=args.redis_db)
+    conn = await asyncpg.connect(bench.dsn)
     try:
         facility = await add_facility(conn, args.residents)
     finally:
         await conn.close()
-    secret = "bench-" + uuid.uuid4().hex + uuid.uuid4().hex
-    settings = BackendSettings(jwt_secret=SecretStr(secret), jwt_ttl_s=3600)
+    settings = BackendSettings(jwt_secret=SecretStr(bench.secret), jwt_ttl_s=3600)
     token = issue_token(
         settings, user_id=facility["nurse"], role="admin", facility_id=facility["facility_id"]
     )
@@ -207,29 +202,21 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "window_s": args.window,
     }
     port = free_port()
-    with mosquitto(workdir) as broker:
+    with mosquitto(bench.workdir) as broker:
         env = {
-            "SST_DATABASE_URL": url,
-            "SST_REDIS_URL": redis_url,
-            "SST_MQTT_HOST": "127.0.0.1",
-            "SST_MQTT_PORT": str(broker.port),
-            "SST_MQTT_USERNAME": "",
-            "SST_MQTT_PASSWORD": "",
-            "SST_MQTT_ADMIN_PASSWORD": "",
-            "SST_METRICS_PORT": "0",
-            "SST_JWT_SECRET": secret,
+            **bench.env(broker.port),
             "SST_SCHEDULER_ENABLED": "false",
             "SST_ROLLUP_INTERVAL_S": "0",
             "SST_LOG_LEVEL": "WARNING",
             "SST_PORT": str(port),
         }
-        backend = await start("backend", [await _exe("sst-backend"), "serve"], env, workdir)
+        backend = await start("backend", [await _exe("sst-backend"), "serve"], env, bench.workdir)
         try:
             base = f"http://127.0.0.1:{port}"
             await _ready(base, backend)
-            await fold_readings(redis, facility["homes"])
+            await fold_readings(bench.redis, facility["homes"])
             await asyncio.sleep(1.0)  # the states logged (nobody follows them) before we count
-            db = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://", 1))
+            db = await asyncpg.connect(bench.dsn)
             try:
                 before = await db.fetchval("SELECT coalesce(max(id), 0) FROM live_events")
                 result.update(
@@ -245,11 +232,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 await db.close()
         finally:
             await stop(backend)
-    await redis.flushdb()
-    await redis.aclose()
-    if not args.keep_db:
-        await drop_database(args.db)
-    shutil.rmtree(workdir, ignore_errors=True)
+    await bench.close(keep_db=args.keep_db)
     return result
 
 

@@ -37,6 +37,8 @@ import socketio
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench_db import insert_homes  # noqa: E402
+
 from sst_core.const import ALERT_EVENT, EVENTS, TELEMETRY, hub_topic  # noqa: E402
 from sst_core.db.cli import DbCliSettings, bootstrap  # noqa: E402
 from sst_core.db.migrate import upgrade  # noqa: E402
@@ -47,8 +49,8 @@ from tests.faults.stack import (  # noqa: E402
     PrivateBroker,
     PrivatePostgres,
     PrivateRedis,
-    free_port,
 )
+from tests.ports import free_port  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "soak.json"
 # Each home: these sensors report in every batch (motion counts, temperature, power, door).
@@ -73,21 +75,14 @@ async def seed(dsn: str, homes: int) -> list[dict[str, Any]]:
             email,
             digest,
         )
-        await conn.execute(
-            """
-            WITH h AS (
-                INSERT INTO homes (facility_id, label, timezone)
-                SELECT $1, 'soak home ' || i, 'Europe/London' FROM generate_series(0, $2 - 1) i
-                RETURNING id, label
-            ), r AS (
-                INSERT INTO residents (facility_id, home_id, full_name, video_consent)
-                SELECT $1, id, 'Resident of ' || label, false FROM h
-            )
-            INSERT INTO hubs (home_id, serial, online)
-            SELECT id, 'soak-' || lpad(split_part(label, ' ', 3), 5, '0'), false FROM h
-            """,
+        await insert_homes(
+            conn,
             facility,
             homes,
+            name="soak",
+            serial_prefix="soak-",
+            timezone="Europe/London",
+            online=False,
         )
         layout = [
             ("Bedroom", "bedroom", [("bedroom-motion", "motion")]),

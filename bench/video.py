@@ -20,7 +20,6 @@ import asyncio
 import json
 import os
 import platform
-import socket
 import statistics
 import subprocess
 import sys
@@ -46,16 +45,15 @@ from sst_core.db.cli import DbCliSettings
 from sst_devices.video_viewer import Viewer, candidate_types
 
 ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # for tests.ports
+    sys.path.insert(0, str(ROOT))
+
+from tests.ports import free_port  # noqa: E402
+
 RESULTS = ROOT / "bench" / "results" / "video.json"
 PASSWORD = "bench-video-password-2026"
 HUB = "bench-video-hub"
 GOAL_MS = 2000.0
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def create_world(settings: DbCliSettings) -> int:
@@ -182,7 +180,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     """Set up, measure `args.runs` calls after a warm-up, tear down."""
     settings = bench_settings(args.database)
     resident_id = await create_world(settings)
-    port = _free_port()
+    port = free_port()
     processes = start_processes(settings.database_url, port)
     base = f"http://127.0.0.1:{port}"
     try:

@@ -30,7 +30,8 @@ from sst_core.db.migrate import upgrade
 from sst_core.db.session import make_engine, make_sessionmaker
 from tests.broker_accounts import Login, create_accounts, delete_accounts
 from tests.factories import HomeFixture, make_home
-from tests.servers import free_port, serving
+from tests.ports import free_port
+from tests.servers import serving
 
 TEST_DB = os.environ.get("SST_TEST_DB", "sst_test")
 TEST_REDIS_DB = int(os.environ.get("SST_TEST_REDIS_DB", "15"))

@@ -1,9 +1,8 @@
-"""Servers the tests start: a free port, and a backend served in the test's event loop."""
+"""Servers the tests start: a backend served in the test's event loop (on a free port)."""
 
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -11,13 +10,7 @@ import uvicorn
 
 from sst_backend.app import create_app
 from sst_backend.settings import BackendSettings
-
-
-def free_port() -> int:
-    """A TCP port nothing listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.ports import free_port
 
 
 @asynccontextmanager

@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, settings
 from schemathesis.checks import positive_data_acceptance
 
 from tests.factories import PASSWORD, HomeFixture
-from tests.servers import free_port
+from tests.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 MAX_EXAMPLES = int(os.environ.get("SST_SCHEMATHESIS_EXAMPLES", "8"))

@@ -29,7 +29,7 @@ from tests.backend.conftest import login
 from tests.backend.live import LiveClient
 from tests.e2e.processes import ARTIFACTS, Service
 from tests.factories import HomeFixture, make_home
-from tests.servers import free_port
+from tests.ports import free_port
 
 
 async def _serving(service: Service, url: str, within: float = 60.0) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 from pathlib import Path
 
@@ -25,13 +24,6 @@ REQUIRED_SECRETS = {
     "SST_S3_ACCESS_KEY_ID": "sst-app",
     "SST_S3_SECRET_ACCESS_KEY": "s3-secret-1",
 }
-
-
-def free_port() -> int:
-    """A TCP port nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def require_tool(name: str, *fallbacks: str) -> str:

@@ -28,7 +28,8 @@ import pytest
 
 from sst_backend.broker.accounts import DeviceAccount, DeviceKind, issue_credentials
 from sst_backend.broker.admin import BrokerAdmin
-from tests.deploy.conftest import REPO, free_port, require_tool
+from tests.deploy.conftest import REPO, require_tool
+from tests.ports import free_port
 
 SOURCE = REPO / "docker/mosquitto"
 ADMIN_PASSWORD = "admin-" + uuid.uuid4().hex

@@ -23,7 +23,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.deploy.conftest import REPO, free_port, require_tool
+from tests.deploy.conftest import REPO, require_tool
+from tests.ports import free_port
 
 NGINX_CONF = REPO / "proxy/nginx.conf"
 

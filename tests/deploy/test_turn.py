@@ -24,7 +24,8 @@ import pytest
 from aioice.turn import create_turn_endpoint
 
 from sst_backend.video.turn import turn_password, turn_username
-from tests.deploy.conftest import REPO, free_port, require_tool
+from tests.deploy.conftest import REPO, require_tool
+from tests.ports import free_port
 
 SECRET = "turn-test-secret"
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from sst_devices.mailbox import serve
-from tests.servers import free_port
+from tests.ports import free_port
 
 
 def _send(port: int, to: str, subject: str) -> None:

@@ -42,8 +42,8 @@ from tests.e2e.browser import (
 from tests.e2e.hubs import gateway_listening
 from tests.e2e.processes import Service, eventually, start_platform, wait_ready
 from tests.factories import STANDARD_LAYOUT, HomeFixture, make_home, make_stored_recording
+from tests.ports import free_port
 from tests.readings_data import insert_readings, refresh, simulated_days
-from tests.servers import free_port
 
 pytestmark = pytest.mark.e2e
 

@@ -40,7 +40,7 @@ from tests.e2e.browser import (
 from tests.e2e.hubs import gateway_listening
 from tests.e2e.processes import Service, eventually, start_platform, wait_ready
 from tests.factories import HomeFixture, make_home
-from tests.servers import free_port
+from tests.ports import free_port
 
 pytestmark = pytest.mark.e2e
 

@@ -26,7 +26,7 @@ from tests.conftest import MQTT_HOST, MQTT_PASSWORD, MQTT_PORT, MQTT_USERNAME
 from tests.e2e.hubs import gateway_listening
 from tests.e2e.processes import Service, start_platform
 from tests.factories import HomeFixture
-from tests.servers import free_port
+from tests.ports import free_port
 
 pytestmark = pytest.mark.e2e
 

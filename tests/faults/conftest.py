@@ -38,9 +38,9 @@ from tests.faults.stack import (
     PrivateBroker,
     PrivatePostgres,
     PrivateRedis,
-    free_port,
     wait_async,
 )
+from tests.ports import free_port
 
 HOMES = 12  # each fault row injects falls in homes no other row uses
 # Homes outside the steady load (its kettle counts as movement in the kitchen, which no

@@ -26,13 +26,6 @@ VAR = ROOT / "var" / "faults"
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 
 
-def free_port() -> int:
-    """A TCP port nothing listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def listening(port: int) -> bool:
     """Whether something accepts TCP connections on 127.0.0.1:port."""
     try:

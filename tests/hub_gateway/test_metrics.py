@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import socket
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
@@ -13,14 +12,9 @@ from sst_hub_gateway.service import Gateway
 from tests.factories import HomeFixture
 from tests.hub_gateway.conftest import gateway_settings
 from tests.hub_gateway.helpers import HubPublisher, eventually, now_ms, running
+from tests.ports import free_port
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def scrape(port: int) -> Samples:

@@ -1,32 +1,32 @@
-"""Video tests: a real coturn (scripts/turn.sh), a backend with video, camera agents, carers."""
+"""Video tests: a real coturn (scripts/turn.sh), a backend with video, camera agents, carers,
+and the emergency scenario of tests/video/scenario.py set up in one call."""
 
 from __future__ import annotations
 
 import asyncio
 import subprocess
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import socketio
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from sst_backend.settings import BackendSettings
-from sst_core.const import (
-    VIDEO_ANSWER_EVENT,
-    VIDEO_CANDIDATE_EVENT,
-    VIDEO_ERROR_EVENT,
-    VIDEO_STATE_EVENT,
-)
-from sst_core.db.models import Alert
 from sst_devices.camera_agent import CameraAgent
 from tests.backend.conftest import login
 from tests.conftest import MQTT_HOST, MQTT_PASSWORD, MQTT_PORT, MQTT_USERNAME
+from tests.factories import HomeFixture
 from tests.servers import serving
+from tests.video.scenario import (
+    Carer,
+    Emergency,
+    StartEmergency,
+    bearer,
+    open_emergency,
+    request_video,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 CONNECT_TIMEOUT_S = 8.0  # the backend's: a session without media ends as no_answer after it
@@ -83,56 +83,6 @@ async def vhttp(video_url: str) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
-class Carer:
-    """A staff browser's signaling: one Socket.IO connection and what it received."""
-
-    def __init__(self, url: str, token: str) -> None:
-        self.url, self.token = url, token
-        self.sio = socketio.AsyncClient(reconnection=False)
-        self.inbox: dict[str, asyncio.Queue[dict[str, Any]]] = {}
-        for event in (
-            VIDEO_ANSWER_EVENT,
-            VIDEO_CANDIDATE_EVENT,
-            VIDEO_ERROR_EVENT,
-            VIDEO_STATE_EVENT,
-        ):
-            self.inbox[event] = asyncio.Queue()
-            self.sio.on(event, handler=self._keeper(event))
-
-    def _keeper(self, event: str) -> Callable[[dict[str, Any]], Awaitable[None]]:
-        async def keep(data: dict[str, Any]) -> None:
-            await self.inbox[event].put(data)
-
-        return keep
-
-    async def connect(self) -> Carer:
-        """Connect with the token."""
-        await self.sio.connect(self.url, auth={"token": self.token}, wait_timeout=10)
-        return self
-
-    async def send(self, event: str, data: Any) -> dict[str, Any]:
-        """Emit and wait for the server's acknowledgement."""
-        answer = await self.sio.call(event, data, timeout=15)
-        assert isinstance(answer, dict)
-        return answer
-
-    async def next(
-        self, event: str, *, within_s: float = 20, where: Callable[[dict[str, Any]], bool] = bool
-    ) -> dict[str, Any]:
-        """The next received `event` satisfying `where` (others are skipped)."""
-        deadline = asyncio.get_running_loop().time() + within_s
-        while True:
-            left = deadline - asyncio.get_running_loop().time()
-            data = await asyncio.wait_for(self.inbox[event].get(), max(left, 0.01))
-            if where(data):
-                return data
-
-    async def close(self) -> None:
-        """Disconnect."""
-        if self.sio.connected:
-            await self.sio.disconnect()
-
-
 @pytest.fixture
 async def carers(video_url: str, vhttp: httpx.AsyncClient) -> AsyncIterator[Any]:
     """Connects carers by e-mail (password of the factories); disconnects them at the end."""
@@ -175,23 +125,22 @@ async def cameras() -> AsyncIterator[Callable[[str], Awaitable[CameraAgent]]]:
         assert not agent.sessions, "a camera agent kept a session open"
 
 
-async def open_emergency(
-    sessionmaker: async_sessionmaker[AsyncSession], resident_id: int, kind: str = "fall"
-) -> int:
-    """An open emergency alert of the resident; its id."""
-    now = datetime.now(UTC)
-    async with sessionmaker() as session, session.begin():
-        alert = Alert(
-            resident_id=resident_id,
-            kind=kind,
-            severity="critical",
-            state="open",
-            title="Fall detected",
-            explanation=f"Fall detected in the Bathroom ({uuid.uuid4().hex[:6]}).",
-            count=1,
-            opened_at=now,
-            last_seen_at=now,
-        )
-        session.add(alert)
-        await session.flush()
-        return int(alert.id)
+@pytest.fixture
+async def emergency(
+    vhttp: httpx.AsyncClient,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    carers: Any,
+    cameras: Callable[[str], Awaitable[CameraAgent]],
+) -> StartEmergency:
+    """Sets up the video scenario of a home: an open emergency, its camera agent running, its
+    carer's socket connected, and the session that carer asked for."""
+
+    async def start(home: HomeFixture) -> Emergency:
+        alert_id = await open_emergency(sessionmaker, home.resident_id)
+        camera = await cameras(home.hub_serial)
+        carer = await carers(home.staff_email, home.password)
+        staff = await bearer(vhttp, home.staff_email, home.password)
+        started = await request_video(vhttp, home.resident_id, staff)
+        return Emergency(alert_id, camera, carer, staff, started)
+
+    return start

@@ -3,7 +3,6 @@ emergency or with recorded consent; a carer cannot use another carer's session."
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from typing import Any
 
@@ -21,7 +20,14 @@ from sst_core.db.models import AuditEntry, Resident, User, VideoSession
 from sst_devices.video_viewer import Viewer
 from tests.backend.conftest import login
 from tests.factories import _HASH, PASSWORD, HomeFixture, make_home
-from tests.video.conftest import CONNECT_TIMEOUT_S, open_emergency
+from tests.video.conftest import CONNECT_TIMEOUT_S
+from tests.video.scenario import (
+    StartEmergency,
+    answered_viewer,
+    camera_closing,
+    open_emergency,
+    state_is,
+)
 
 
 async def _ask(http: httpx.AsyncClient, email: str | None, resident_id: int) -> httpx.Response:
@@ -45,10 +51,6 @@ async def _charge_nurse(sessionmaker: async_sessionmaker[AsyncSession], facility
             )
         )
     return email
-
-
-def _is(session_id: str, state: str) -> Any:
-    return lambda d: d.get("session_id") == session_id and d.get("state") == state
 
 
 async def test_only_staff_who_see_the_resident_may_ask(
@@ -103,7 +105,7 @@ async def test_without_emergency_only_recorded_consent_allows_video_and_unanswer
     assert started["basis"] == "consent" and started["alert_id"] is None
     # No camera agent answers for this hub: the session ends by itself, and says why.
     ended = await carer.next(
-        VIDEO_STATE_EVENT, within_s=CONNECT_TIMEOUT_S + 10, where=_is(started["id"], "ended")
+        VIDEO_STATE_EVENT, within_s=CONNECT_TIMEOUT_S + 10, where=state_is(started["id"], "ended")
     )
     assert ended["reason"] == "no_answer"
     async with sessionmaker() as session:
@@ -159,35 +161,19 @@ async def test_another_carer_is_refused_at_signaling(
 
 
 async def test_resolving_the_emergency_ends_the_call(
-    vhttp: httpx.AsyncClient,
-    home: HomeFixture,
-    sessionmaker: async_sessionmaker[AsyncSession],
-    carers: Any,
-    cameras: Any,
+    vhttp: httpx.AsyncClient, home: HomeFixture, emergency: StartEmergency
 ) -> None:
-    alert_id = await open_emergency(sessionmaker, home.resident_id)
-    camera = await cameras(home.hub_serial)
-    carer = await carers(home.staff_email, PASSWORD)
-    started = (await _ask(vhttp, home.staff_email, home.resident_id)).json()
-    viewer = Viewer(started["ice_servers"], relay_only=True)
-    try:
-        offer = {"session_id": started["id"], "sdp": await viewer.offer()}
-        assert await carer.send(VIDEO_OFFER_EVENT, offer) == {"ok": True}
-        await viewer.accept((await carer.next(VIDEO_ANSWER_EVENT))["sdp"])
-        await carer.next(VIDEO_STATE_EVENT, where=_is(started["id"], "connected"))
-        token = await login(vhttp, home.staff_email, PASSWORD)
+    scene = await emergency(home)
+    camera, carer, started = scene.camera, scene.carer, scene.started
+    async with answered_viewer(carer, started):
+        await carer.next(VIDEO_STATE_EVENT, where=state_is(started["id"], "connected"))
         response = await vhttp.post(
-            f"/api/v1/alerts/{alert_id}/resolve",
+            f"/api/v1/alerts/{scene.alert_id}/resolve",
             json={"note": "Found on the floor, unhurt."},
-            headers={"Authorization": f"Bearer {token}"},
+            headers=scene.staff,
         )
         assert response.status_code == 200, response.text
-        ended = await carer.next(VIDEO_STATE_EVENT, where=_is(started["id"], "ended"))
+        ended = await carer.next(VIDEO_STATE_EVENT, where=state_is(started["id"], "ended"))
         assert ended["reason"] == "alert_resolved"
-    finally:
-        await viewer.close()
-    for _ in range(100):
-        if not camera.sessions:
-            break
-        await asyncio.sleep(0.1)
+    await camera_closing(camera)
     assert not camera.sessions, "the camera kept streaming after the emergency was resolved"

@@ -25,26 +25,22 @@ from sst_core.const import (
 )
 from sst_core.db.models import DeadLetter, VideoSession
 from sst_devices.video_viewer import Viewer
-from tests.backend.conftest import login
 from tests.conftest import MQTT_HOST, MQTT_PASSWORD, MQTT_PORT, MQTT_USERNAME
 from tests.factories import PASSWORD, HomeFixture, make_home
-from tests.video.conftest import open_emergency
+from tests.video.scenario import (
+    StartEmergency,
+    answered_viewer,
+    bearer,
+    camera_closing,
+    open_emergency,
+    request_video,
+)
 
 CANDIDATE = {
     "candidate": "candidate:1 1 udp 16777215 127.0.0.1 50000 typ relay raddr 0.0.0.0 rport 9",
     "sdpMid": "0",
     "sdpMLineIndex": 0,
 }
-
-
-async def _start(http: httpx.AsyncClient, home: HomeFixture) -> dict[str, Any]:
-    token = await login(http, home.staff_email, PASSWORD)
-    response = await http.post(
-        f"/api/v1/residents/{home.resident_id}/video-sessions",
-        headers={"Authorization": f"Bearer {token}"},
-    )
-    assert response.status_code == 201, response.text
-    return dict(response.json())
 
 
 async def _refused(carer: Any, event: str, data: Any, code: str) -> dict[str, Any]:
@@ -87,17 +83,10 @@ async def _dead_letter(sessionmaker: async_sessionmaker[AsyncSession], serial: s
 
 
 async def test_malformed_and_misplaced_signaling_is_refused(
-    vhttp: httpx.AsyncClient,
-    home: HomeFixture,
-    sessionmaker: async_sessionmaker[AsyncSession],
-    carers: Any,
-    cameras: Any,
+    home: HomeFixture, emergency: StartEmergency
 ) -> None:
-    await open_emergency(sessionmaker, home.resident_id)
-    camera = await cameras(home.hub_serial)
-    carer = await carers(home.staff_email, PASSWORD)
-    started = await _start(vhttp, home)
-    sid = started["id"]
+    scene = await emergency(home)
+    camera, carer, started, sid = scene.camera, scene.carer, scene.started, scene.session_id
     for data in (
         None,
         "offer please",
@@ -143,30 +132,20 @@ async def test_malformed_and_misplaced_signaling_is_refused(
         (VIDEO_HANGUP_EVENT, {"session_id": sid}),
     ):
         await _refused(carer, event, data, "session_closed")
-    for _ in range(100):
-        if not camera.sessions:
-            break
-        await asyncio.sleep(0.1)
+    await camera_closing(camera)
     assert not camera.sessions
 
 
 async def test_a_viewer_leaving_ends_its_session_and_the_camera(
-    vhttp: httpx.AsyncClient,
     home: HomeFixture,
     sessionmaker: async_sessionmaker[AsyncSession],
     carers: Any,
-    cameras: Any,
+    emergency: StartEmergency,
 ) -> None:
-    await open_emergency(sessionmaker, home.resident_id)
-    camera = await cameras(home.hub_serial)
-    carer = await carers(home.staff_email, PASSWORD)
+    scene = await emergency(home)
+    camera, carer, started = scene.camera, scene.carer, scene.started
     watcher = await carers(home.staff_email, PASSWORD)  # the same carer's second tab
-    started = await _start(vhttp, home)
-    viewer = Viewer(started["ice_servers"], relay_only=True)
-    try:
-        offer = {"session_id": started["id"], "sdp": await viewer.offer()}
-        assert await carer.send(VIDEO_OFFER_EVENT, offer) == {"ok": True}
-        await viewer.accept((await carer.next(VIDEO_ANSWER_EVENT))["sdp"])
+    async with answered_viewer(carer, started):
         assert started["id"] in camera.sessions
         await carer.close()  # the browser tab closes mid-call
         ended = await watcher.next(
@@ -174,12 +153,7 @@ async def test_a_viewer_leaving_ends_its_session_and_the_camera(
             where=lambda d: d["session_id"] == started["id"] and d["state"] == "ended",
         )
         assert ended["reason"] == "viewer_left"
-    finally:
-        await viewer.close()
-    for _ in range(100):
-        if not camera.sessions:
-            break
-        await asyncio.sleep(0.1)
+    await camera_closing(camera)
     assert not camera.sessions
     async with sessionmaker() as session:
         row = await session.get(VideoSession, started["id"])
@@ -195,7 +169,9 @@ async def test_camera_messages_from_the_wrong_hub_or_malformed_are_dead_lettered
     await open_emergency(sessionmaker, home.resident_id)
     other = await make_home(sessionmaker)
     carer = await carers(home.staff_email, PASSWORD)
-    started = await _start(vhttp, home)
+    started = await request_video(
+        vhttp, home.resident_id, await bearer(vhttp, home.staff_email, PASSWORD)
+    )
     viewer = Viewer(started["ice_servers"], relay_only=True)
     try:
         offer = {"session_id": started["id"], "sdp": await viewer.offer()}

@@ -7,11 +7,10 @@ import asyncio
 import re
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import httpx
 import numpy as np
-from sqlalchemy import func, select, update
+from sqlalchemy import func, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from sst_core.const import (
@@ -21,44 +20,34 @@ from sst_core.const import (
     VIDEO_OFFER_EVENT,
     VIDEO_STATE_EVENT,
 )
-from sst_core.db.models import AuditEntry, VideoSession
+from sst_core.db.models import VideoSession
 from sst_devices.video_viewer import Viewer, candidate_types
-from tests.backend.conftest import login
 from tests.factories import HomeFixture
-from tests.video.conftest import open_emergency
-
-
-def _is(session_id: str, state: str) -> Any:
-    return lambda d: d.get("session_id") == session_id and d.get("state") == state
+from tests.video.scenario import (
+    StartEmergency,
+    answered_viewer,
+    camera_closing,
+    session_audit,
+    state_is,
+)
 
 
 async def test_relay_only_call_delivers_frames_and_is_audited(
     vhttp: httpx.AsyncClient,
     home: HomeFixture,
     sessionmaker: async_sessionmaker[AsyncSession],
-    carers: Any,
-    cameras: Any,
+    emergency: StartEmergency,
     turn_server: Path,
 ) -> None:
-    alert_id = await open_emergency(sessionmaker, home.resident_id)
-    camera = await cameras(home.hub_serial)
-    carer = await carers(home.staff_email, home.password)
-    token = await login(vhttp, home.staff_email, home.password)
-
-    response = await vhttp.post(
-        f"/api/v1/residents/{home.resident_id}/video-sessions",
-        headers={"Authorization": f"Bearer {token}"},
-    )
-    assert response.status_code == 201, response.text
-    started = response.json()
-    session_id = started["id"]
-    assert started["basis"] == "alert" and started["alert_id"] == alert_id
+    scene = await emergency(home)
+    camera, carer, started, session_id = scene.camera, scene.carer, scene.started, scene.session_id
+    assert started["basis"] == "alert" and started["alert_id"] == scene.alert_id
     assert started["ice_transport_policy"] == "relay"
     (server,) = started["ice_servers"]
     # coturn's REST scheme: "<expiry>:<session>", expiring a little after the session.
     expiry, named = server["username"].split(":")
     assert named == session_id and int(expiry) > 0 and server["credential"]
-    requested = await carer.next(VIDEO_STATE_EVENT, where=_is(session_id, "requested"))
+    requested = await carer.next(VIDEO_STATE_EVENT, where=state_is(session_id, "requested"))
     assert requested["resident_id"] == home.resident_id
 
     viewer = Viewer(started["ice_servers"], relay_only=True)
@@ -79,12 +68,11 @@ async def test_relay_only_call_delivers_frames_and_is_audited(
         assert (first.width, first.height) == (320, 240)
         # A live picture, not a frozen one: the test pattern moves from frame to frame.
         assert not np.array_equal(first.to_ndarray(format="rgb24"), last.to_ndarray(format="rgb24"))
-        await carer.next(VIDEO_STATE_EVENT, where=_is(session_id, "connected"))
+        await carer.next(VIDEO_STATE_EVENT, where=state_is(session_id, "connected"))
         assert session_id in camera.sessions
         # Another carer opening the panel sees who is already watching.
         listed = await vhttp.get(
-            f"/api/v1/residents/{home.resident_id}/video-sessions",
-            headers={"Authorization": f"Bearer {token}"},
+            f"/api/v1/residents/{home.resident_id}/video-sessions", headers=scene.staff
         )
         assert listed.status_code == 200, listed.text
         newest = listed.json()[0]
@@ -97,27 +85,18 @@ async def test_relay_only_call_delivers_frames_and_is_audited(
 
         ack = await carer.send(VIDEO_HANGUP_EVENT, {"session_id": session_id})
         assert ack == {"ok": True}
-        ended = await carer.next(VIDEO_STATE_EVENT, where=_is(session_id, "ended"))
+        ended = await carer.next(VIDEO_STATE_EVENT, where=state_is(session_id, "ended"))
         assert ended["reason"] == "hangup"
     finally:
         await viewer.close()
 
-    for _ in range(100):  # the camera agent closes its peer on the backend's stop
-        if session_id not in camera.sessions:
-            break
-        await asyncio.sleep(0.1)
+    await camera_closing(camera, session_id)  # it closes its peer on the backend's stop
     assert session_id not in camera.sessions
     async with sessionmaker() as session:
         row = await session.get(VideoSession, session_id)
         assert row is not None and row.state == "ended" and row.end_reason == "hangup"
         assert row.connected_at is not None and row.ended_at is not None
-        audit = (
-            await session.scalars(
-                select(AuditEntry)
-                .where(AuditEntry.details["session"].astext == session_id)
-                .order_by(AuditEntry.id)
-            )
-        ).all()
+    audit = await session_audit(sessionmaker, session_id)
     assert [a.action for a in audit] == ["video.requested", "video.ended"]
     requested_entry, ended_entry = audit
     assert requested_entry.details["basis"] == "alert"
@@ -128,28 +107,12 @@ async def test_relay_only_call_delivers_frames_and_is_audited(
 
 
 async def test_a_call_past_its_time_limit_ends_and_the_camera_closes(
-    vhttp: httpx.AsyncClient,
-    home: HomeFixture,
-    sessionmaker: async_sessionmaker[AsyncSession],
-    carers: Any,
-    cameras: Any,
+    home: HomeFixture, sessionmaker: async_sessionmaker[AsyncSession], emergency: StartEmergency
 ) -> None:
-    await open_emergency(sessionmaker, home.resident_id)
-    camera = await cameras(home.hub_serial)
-    carer = await carers(home.staff_email, home.password)
-    token = await login(vhttp, home.staff_email, home.password)
-    response = await vhttp.post(
-        f"/api/v1/residents/{home.resident_id}/video-sessions",
-        headers={"Authorization": f"Bearer {token}"},
-    )
-    started = response.json()
-    session_id = started["id"]
-    viewer = Viewer(started["ice_servers"], relay_only=True)
-    try:
-        offer = {"session_id": session_id, "sdp": await viewer.offer()}
-        assert await carer.send(VIDEO_OFFER_EVENT, offer) == {"ok": True}
-        await viewer.accept((await carer.next(VIDEO_ANSWER_EVENT))["sdp"])
-        await carer.next(VIDEO_STATE_EVENT, where=_is(session_id, "connected"))
+    scene = await emergency(home)
+    camera, carer, session_id = scene.camera, scene.carer, scene.session_id
+    async with answered_viewer(carer, scene.started):
+        await carer.next(VIDEO_STATE_EVENT, where=state_is(session_id, "connected"))
         # Its time is up (SST_VIDEO_MAX_S, here brought forward rather than waited for).
         async with sessionmaker() as session, session.begin():
             await session.execute(
@@ -157,35 +120,18 @@ async def test_a_call_past_its_time_limit_ends_and_the_camera_closes(
                 .where(VideoSession.id == session_id)
                 .values(expires_at=func.now() - timedelta(seconds=1))
             )
-        ended = await carer.next(VIDEO_STATE_EVENT, where=_is(session_id, "ended"))
+        ended = await carer.next(VIDEO_STATE_EVENT, where=state_is(session_id, "ended"))
         assert ended["reason"] == "timeout"
-    finally:
-        await viewer.close()
-    for _ in range(100):
-        if session_id not in camera.sessions:
-            break
-        await asyncio.sleep(0.1)
+    await camera_closing(camera, session_id)
     assert session_id not in camera.sessions
 
 
 async def test_a_browser_style_trickled_offer_connects(
-    vhttp: httpx.AsyncClient,
-    home: HomeFixture,
-    sessionmaker: async_sessionmaker[AsyncSession],
-    carers: Any,
-    cameras: Any,
+    home: HomeFixture, emergency: StartEmergency
 ) -> None:
     """Browsers send the offer first and their candidates after it, then an empty one."""
-    await open_emergency(sessionmaker, home.resident_id)
-    await cameras(home.hub_serial)
-    carer = await carers(home.staff_email, home.password)
-    token = await login(vhttp, home.staff_email, home.password)
-    response = await vhttp.post(
-        f"/api/v1/residents/{home.resident_id}/video-sessions",
-        headers={"Authorization": f"Bearer {token}"},
-    )
-    started = response.json()
-    session_id = started["id"]
+    scene = await emergency(home)
+    carer, started, session_id = scene.carer, scene.started, scene.session_id
     viewer = Viewer(started["ice_servers"], relay_only=True)
     try:
         sdp, candidates = await viewer.trickled_offer()
@@ -199,7 +145,7 @@ async def test_a_browser_style_trickled_offer_connects(
             assert ack == {"ok": True}, ack
         await viewer.accept((await carer.next(VIDEO_ANSWER_EVENT))["sdp"])
         await asyncio.wait_for(viewer.frames.get(), 30)
-        await carer.next(VIDEO_STATE_EVENT, where=_is(session_id, "connected"))
+        await carer.next(VIDEO_STATE_EVENT, where=state_is(session_id, "connected"))
         assert await carer.send(VIDEO_HANGUP_EVENT, {"session_id": session_id}) == {"ok": True}
     finally:
         await viewer.close()

@@ -12,16 +12,14 @@ import pytest
 
 from sst_backend.settings import BackendSettings
 from sst_core.const import (
-    VIDEO_ANSWER_EVENT,
     VIDEO_HANGUP_EVENT,
-    VIDEO_OFFER_EVENT,
     VIDEO_STATE_EVENT,
 )
-from sst_devices.video_viewer import Viewer
 from tests.backend.conftest import login
 from tests.factories import PASSWORD, HomeFixture
 from tests.servers import serving
-from tests.video.conftest import CONNECT_TIMEOUT_S, Carer, open_emergency
+from tests.video.conftest import CONNECT_TIMEOUT_S
+from tests.video.scenario import Carer, answered_viewer, camera_closing, open_emergency
 
 
 @pytest.fixture
@@ -57,11 +55,7 @@ async def test_a_call_across_two_backend_instances(
             started = response.json()
             sid = started["id"]
             await carer.next(VIDEO_STATE_EVENT, where=lambda d: d["session_id"] == sid)
-            viewer = Viewer(started["ice_servers"], relay_only=True)
-            try:
-                offer = {"session_id": sid, "sdp": await viewer.offer()}
-                assert await carer.send(VIDEO_OFFER_EVENT, offer) == {"ok": True}
-                await viewer.accept((await carer.next(VIDEO_ANSWER_EVENT))["sdp"])
+            async with answered_viewer(carer, started) as viewer:
                 await asyncio.wait_for(viewer.frames.get(), 30)
                 assert await carer.send(VIDEO_HANGUP_EVENT, {"session_id": sid}) == {"ok": True}
                 ended = await carer.next(
@@ -69,12 +63,7 @@ async def test_a_call_across_two_backend_instances(
                     where=lambda d: d["session_id"] == sid and d["state"] == "ended",
                 )
                 assert ended["reason"] == "hangup"
-            finally:
-                await viewer.close()
         finally:
             await carer.close()
-    for _ in range(100):
-        if not camera.sessions:
-            break
-        await asyncio.sleep(0.1)
+    await camera_closing(camera)
     assert not camera.sessions

@@ -22,9 +22,7 @@ from sst_backend.settings import BackendSettings
 from sst_backend.video.recording import RecorderSpares
 from sst_backend.video.service import records
 from sst_core.const import (
-    VIDEO_ANSWER_EVENT,
     VIDEO_HANGUP_EVENT,
-    VIDEO_OFFER_EVENT,
     VIDEO_STATE_EVENT,
 )
 from sst_core.db.models import (
@@ -36,10 +34,18 @@ from sst_core.db.models import (
 )
 from sst_core.domain import VideoBasis
 from sst_core.objects import S3Store, recording_key
-from sst_devices.video_viewer import Viewer
-from tests.backend.conftest import login
+from sst_devices.camera_agent import CameraAgent
 from tests.factories import HomeFixture, make_home, make_stored_recording
-from tests.video.conftest import RECORDING_SWEEP_S, RECORDINGS_BUCKET, open_emergency
+from tests.video.conftest import RECORDING_SWEEP_S, RECORDINGS_BUCKET
+from tests.video.scenario import (
+    StartEmergency,
+    answered_viewer,
+    bearer,
+    open_emergency,
+    request_video,
+    session_audit,
+    state_is,
+)
 
 API = "/api/v1"
 FAKE_FILM = b"not a film"
@@ -72,14 +78,6 @@ def _decoded_frames(data: bytes) -> tuple[int, int, int]:
             frames += 1
             size = (frame.width, frame.height)
     return frames, *size
-
-
-def _is(session_id: str, state: str) -> Any:
-    return lambda d: d.get("session_id") == session_id and d.get("state") == state
-
-
-async def _bearer(vhttp: httpx.AsyncClient, email: str, password: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {await login(vhttp, email, password)}"}
 
 
 async def _stored_recording(
@@ -116,38 +114,37 @@ async def _finished_recording(
     return row
 
 
+async def _recorder_connecting(camera: CameraAgent, session_id: str) -> None:
+    """Wait (20 s at most) for the recorder's peer at the camera to connect; the caller
+    asserts it did."""
+    for _ in range(200):
+        peers = camera.sessions[session_id].peers
+        if "recorder" in peers and peers["recorder"].pc.connectionState == "connected":
+            return
+        await asyncio.sleep(0.1)
+
+
 async def test_a_recorded_call_is_stored_decodable_listed_and_audited(
     vhttp: httpx.AsyncClient,
     video_settings: BackendSettings,
     home: HomeFixture,
     sessionmaker: async_sessionmaker[AsyncSession],
-    carers: Any,
-    cameras: Any,
+    emergency: StartEmergency,
     turn_server: Path,
 ) -> None:
     async with sessionmaker() as session, session.begin():
         await session.execute(
             update(Facility).where(Facility.id == home.facility_id).values(video_recording=True)
         )
-    await open_emergency(sessionmaker, home.resident_id)
-    camera = await cameras(home.hub_serial)
-    carer = await carers(home.staff_email, home.password)
-    staff = await _bearer(vhttp, home.staff_email, home.password)
-
-    response = await vhttp.post(f"{API}/residents/{home.resident_id}/video-sessions", headers=staff)
-    assert response.status_code == 201, response.text
-    started = response.json()
-    session_id = started["id"]
+    scene = await emergency(home)
+    camera, carer, started, session_id = scene.camera, scene.carer, scene.started, scene.session_id
+    staff = scene.staff
     assert started["recorded"] is True  # the carer is told before looking in
 
-    viewer = Viewer(started["ice_servers"], relay_only=True)
-    try:
-        offer = {"session_id": session_id, "sdp": await viewer.offer()}
-        assert await carer.send(VIDEO_OFFER_EVENT, offer) == {"ok": True}
-        await viewer.accept((await carer.next(VIDEO_ANSWER_EVENT))["sdp"])
+    async with answered_viewer(carer, started) as viewer:
         await asyncio.wait_for(viewer.frames.get(), 30)
         seen_at = time.monotonic()  # the carer sees the home
-        await carer.next(VIDEO_STATE_EVENT, where=_is(session_id, "connected"))
+        await carer.next(VIDEO_STATE_EVENT, where=state_is(session_id, "connected"))
         # The recorder joins as the camera's second peer (through the relay, like the viewer).
         for _ in range(200):
             if "recorder" in camera.sessions[session_id].peers:
@@ -168,9 +165,7 @@ async def test_a_recorded_call_is_stored_decodable_listed_and_audited(
             viewer.frames.get_nowait()
         await asyncio.wait_for(viewer.frames.get(), 5)
         assert await carer.send(VIDEO_HANGUP_EVENT, {"session_id": session_id}) == {"ok": True}
-        await carer.next(VIDEO_STATE_EVENT, where=_is(session_id, "ended"))
-    finally:
-        await viewer.close()
+        await carer.next(VIDEO_STATE_EVENT, where=state_is(session_id, "ended"))
 
     row = await _finished_recording(sessionmaker, session_id)
     assert row is not None and row.state == "stored", row and (row.state, row.error)
@@ -200,14 +195,7 @@ async def test_a_recorded_call_is_stored_decodable_listed_and_audited(
     assert got.status_code == 200 and got.headers["content-type"] == "video/mp4"
     assert got.content == stored
 
-    async with sessionmaker() as session:
-        audit = (
-            await session.scalars(
-                select(AuditEntry)
-                .where(AuditEntry.details["session"].astext == session_id)
-                .order_by(AuditEntry.id)
-            )
-        ).all()
+    audit = await session_audit(sessionmaker, session_id)
     actions = [a.action for a in audit]
     assert actions[0] == "video.requested" and audit[0].details["recorded"] is True
     for action in ("video.recording_started", "video.ended", "video.recorded"):
@@ -229,9 +217,9 @@ async def test_an_unrecorded_facility_records_nothing(
 ) -> None:
     await open_emergency(sessionmaker, home.resident_id)
     await cameras(home.hub_serial)
-    staff = await _bearer(vhttp, home.staff_email, home.password)
-    response = await vhttp.post(f"{API}/residents/{home.resident_id}/video-sessions", headers=staff)
-    assert response.status_code == 201 and response.json()["recorded"] is False
+    staff = await bearer(vhttp, home.staff_email, home.password)
+    started = await request_video(vhttp, home.resident_id, staff)
+    assert started["recorded"] is False
 
 
 def test_who_is_recorded() -> None:
@@ -265,7 +253,7 @@ async def test_only_staff_who_see_the_resident_list_and_download(
         (home.admin_email, 403),
         (other.staff_email, 404),
     ):
-        headers = await _bearer(vhttp, email, home.password)
+        headers = await bearer(vhttp, email, home.password)
         assert (await vhttp.get(listing, headers=headers)).status_code == status, email
         got = await vhttp.get(download, headers=headers)
         assert got.status_code == status, email
@@ -273,13 +261,13 @@ async def test_only_staff_who_see_the_resident_list_and_download(
     assert (await vhttp.get(listing)).status_code == 401
     assert (await vhttp.get(download)).status_code == 401
     # A recording of another resident is not reached through this resident's path.
-    staff = await _bearer(vhttp, other.staff_email, other.password)
+    staff = await bearer(vhttp, other.staff_email, other.password)
     assert (
         await vhttp.get(
             f"{API}/residents/{other.resident_id}/video-recordings/{recording_id}", headers=staff
         )
     ).status_code == 404
-    own = await _bearer(vhttp, home.staff_email, home.password)
+    own = await bearer(vhttp, home.staff_email, home.password)
     got = await vhttp.get(download, headers=own)
     assert got.status_code == 200 and got.content == FAKE_FILM
     async with sessionmaker() as session:
@@ -341,7 +329,7 @@ async def test_erasure_deletes_the_residents_recordings(
     _, second = await _stored_recording(sessionmaker, video_settings, home, delete_after=later)
     other = await make_home(sessionmaker)
     _, others_key = await _stored_recording(sessionmaker, video_settings, other, delete_after=later)
-    admin = await _bearer(vhttp, home.admin_email, home.password)
+    admin = await bearer(vhttp, home.admin_email, home.password)
     response = await vhttp.delete(f"{API}/residents/{home.resident_id}", headers=admin)
     assert response.status_code == 200, response.text
     report = response.json()
@@ -375,7 +363,7 @@ async def test_a_recording_not_stored_is_not_served(
         await session.execute(
             update(VideoRecording).where(VideoRecording.id == recording_id).values(state=state)
         )
-    staff = await _bearer(vhttp, home.staff_email, home.password)
+    staff = await bearer(vhttp, home.staff_email, home.password)
     got = await vhttp.get(
         f"{API}/residents/{home.resident_id}/video-recordings/{recording_id}", headers=staff
     )
@@ -387,8 +375,7 @@ async def test_a_failing_object_store_fails_the_recording_not_the_call(
     video_settings: BackendSettings,
     home: HomeFixture,
     sessionmaker: async_sessionmaker[AsyncSession],
-    carers: Any,
-    cameras: Any,
+    emergency: StartEmergency,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     def unavailable(self: S3Store, key: str, path: Path) -> None:
@@ -402,32 +389,17 @@ async def test_a_failing_object_store_fails_the_recording_not_the_call(
             .where(Resident.id == home.resident_id)
             .values(video_recording_consent=True)
         )
-    await open_emergency(sessionmaker, home.resident_id)
-    camera = await cameras(home.hub_serial)
-    carer = await carers(home.staff_email, home.password)
-    staff = await _bearer(vhttp, home.staff_email, home.password)
-    response = await vhttp.post(f"{API}/residents/{home.resident_id}/video-sessions", headers=staff)
-    started = response.json()
-    session_id = started["id"]
+    scene = await emergency(home)
+    camera, carer, started, session_id = scene.camera, scene.carer, scene.started, scene.session_id
     assert started["recorded"] is True
-    viewer = Viewer(started["ice_servers"], relay_only=True)
-    try:
-        offer = {"session_id": session_id, "sdp": await viewer.offer()}
-        assert await carer.send(VIDEO_OFFER_EVENT, offer) == {"ok": True}
-        await viewer.accept((await carer.next(VIDEO_ANSWER_EVENT))["sdp"])
-        await carer.next(VIDEO_STATE_EVENT, where=_is(session_id, "connected"))
-        for _ in range(200):
-            peers = camera.sessions[session_id].peers
-            if "recorder" in peers and peers["recorder"].pc.connectionState == "connected":
-                break
-            await asyncio.sleep(0.1)
+    async with answered_viewer(carer, started):
+        await carer.next(VIDEO_STATE_EVENT, where=state_is(session_id, "connected"))
+        await _recorder_connecting(camera, session_id)
         assert camera.sessions[session_id].peers["recorder"].pc.connectionState == "connected"
         await asyncio.sleep(1)
         assert await carer.send(VIDEO_HANGUP_EVENT, {"session_id": session_id}) == {"ok": True}
-        ended = await carer.next(VIDEO_STATE_EVENT, where=_is(session_id, "ended"))
+        ended = await carer.next(VIDEO_STATE_EVENT, where=state_is(session_id, "ended"))
         assert ended["reason"] == "hangup"
-    finally:
-        await viewer.close()
     row = await _finished_recording(sessionmaker, session_id)
     assert row is not None and row.state == "failed"
     assert row.error is not None and "unreachable" in row.error and row.object_key is None
@@ -446,11 +418,7 @@ async def test_a_failing_object_store_fails_the_recording_not_the_call(
 
 
 async def test_a_viewer_keeps_the_picture_while_the_recorder_fails_to_connect(
-    vhttp: httpx.AsyncClient,
-    home: HomeFixture,
-    sessionmaker: async_sessionmaker[AsyncSession],
-    carers: Any,
-    cameras: Any,
+    home: HomeFixture, sessionmaker: async_sessionmaker[AsyncSession], emergency: StartEmergency
 ) -> None:
     """The camera's peer of the recorder breaks mid-call: the carer's call goes on, and what
     reached the recorder until then is kept."""
@@ -458,25 +426,11 @@ async def test_a_viewer_keeps_the_picture_while_the_recorder_fails_to_connect(
         await session.execute(
             update(Facility).where(Facility.id == home.facility_id).values(video_recording=True)
         )
-    await open_emergency(sessionmaker, home.resident_id)
-    camera = await cameras(home.hub_serial)
-    carer = await carers(home.staff_email, home.password)
-    staff = await _bearer(vhttp, home.staff_email, home.password)
-    started = (
-        await vhttp.post(f"{API}/residents/{home.resident_id}/video-sessions", headers=staff)
-    ).json()
-    session_id = started["id"]
-    viewer = Viewer(started["ice_servers"], relay_only=True)
-    try:
-        offer = {"session_id": session_id, "sdp": await viewer.offer()}
-        assert await carer.send(VIDEO_OFFER_EVENT, offer) == {"ok": True}
-        await viewer.accept((await carer.next(VIDEO_ANSWER_EVENT))["sdp"])
-        await carer.next(VIDEO_STATE_EVENT, where=_is(session_id, "connected"))
-        for _ in range(200):
-            peers = camera.sessions[session_id].peers
-            if "recorder" in peers and peers["recorder"].pc.connectionState == "connected":
-                break
-            await asyncio.sleep(0.1)
+    scene = await emergency(home)
+    camera, carer, session_id = scene.camera, scene.carer, scene.session_id
+    async with answered_viewer(carer, scene.started) as viewer:
+        await carer.next(VIDEO_STATE_EVENT, where=state_is(session_id, "connected"))
+        await _recorder_connecting(camera, session_id)
         assert camera.sessions[session_id].peers["recorder"].pc.connectionState == "connected"
         await asyncio.sleep(1)
         # The recorder's peer breaks at the camera (as a failed ICE path would).
@@ -490,8 +444,6 @@ async def test_a_viewer_keeps_the_picture_while_the_recorder_fails_to_connect(
             call = await session.get(VideoSession, session_id)
         assert call is not None and call.state == "connected"
         assert await carer.send(VIDEO_HANGUP_EVENT, {"session_id": session_id}) == {"ok": True}
-    finally:
-        await viewer.close()
     row = await _finished_recording(sessionmaker, session_id)
     assert row is not None and row.state == "stored", row and (row.state, row.error)
     assert row.frames is not None and row.frames > 0

@@ -25,6 +25,7 @@ import type {
   Resident,
 } from "../types";
 import { ConnectionBanner, ConnectionIndicator } from "./Connection";
+import { FormMessage, Refused, useSubmit } from "./forms";
 import { useNow } from "./hooks";
 import { PrefControls } from "./Topbar";
 
@@ -165,8 +166,7 @@ function PreferencesForm({ controller }: { controller: DashboardController }) {
   const [url, setUrl] = useState("");
   const [secret, setSecret] = useState("");
   const [daily, setDaily] = useState(true);
-  const [message, setMessage] = useState<{ ok: boolean; text: string } | null>(null);
-  const [busy, setBusy] = useState(false);
+  const form = useSubmit("guardian.saved");
 
   useEffect(() => {
     controller.api
@@ -177,7 +177,7 @@ function PreferencesForm({ controller }: { controller: DashboardController }) {
         setUrl(p.webhook_url ?? "");
         setDaily(p.daily_summary);
       })
-      .catch((e) => setMessage({ ok: false, text: messageOf(e) }));
+      .catch((e) => form.refuse(messageOf(e)));
   }, [controller]);
 
   function toggle(channel: Channel, on: boolean) {
@@ -189,9 +189,8 @@ function PreferencesForm({ controller }: { controller: DashboardController }) {
   async function save(event: Event) {
     event.preventDefault();
     const problem = checkPreferences(channels, url);
-    if (problem) return setMessage({ ok: false, text: problem });
-    setBusy(true);
-    try {
+    if (problem) return form.refuse(problem);
+    await form.send(async () => {
       const saved = await controller.api.setPreferences({
         channels: channels.includes("in_app") ? channels : ["in_app", ...channels],
         webhook_url: channels.includes("webhook") ? url.trim() : null,
@@ -200,49 +199,41 @@ function PreferencesForm({ controller }: { controller: DashboardController }) {
       });
       setPrefs(saved);
       setSecret("");
-      setMessage({ ok: true, text: t("guardian.saved") });
-    } catch (error) {
-      setMessage({ ok: false, text: messageOf(error) });
-    } finally {
-      setBusy(false);
-    }
+    });
   }
 
   async function enablePush() {
-    setBusy(true);
-    try {
-      const key = await controller.api.vapidKey();
-      const outcome = await subscribePush(key.public_key);
-      if (!outcome.ok) {
-        const reasons = {
-          unsupported: "guardian.pushUnsupported",
-          unavailable: "guardian.pushUnavailable",
-          denied: "guardian.pushDenied",
-        } as const;
-        setMessage({ ok: false, text: t(reasons[outcome.reason]) });
-        return;
-      }
-      const next: Channel[] = [...new Set<Channel>([...channels, "in_app", "push"])];
-      const saved = await controller.api.setPreferences({
-        channels: next,
-        push_subscription: outcome.subscription,
-        webhook_url: next.includes("webhook") ? url.trim() : null,
-        daily_summary: daily,
-      });
-      setPrefs(saved);
-      setChannels(saved.channels);
-      setMessage({ ok: true, text: t("guardian.pushOn") });
-    } catch (error) {
-      setMessage({ ok: false, text: messageOf(error) });
-    } finally {
-      setBusy(false);
-    }
+    await form.send(
+      async () => {
+        const key = await controller.api.vapidKey();
+        const outcome = await subscribePush(key.public_key);
+        if (!outcome.ok) {
+          const reasons = {
+            unsupported: "guardian.pushUnsupported",
+            unavailable: "guardian.pushUnavailable",
+            denied: "guardian.pushDenied",
+          } as const;
+          throw new Refused(t(reasons[outcome.reason]));
+        }
+        const next: Channel[] = [...new Set<Channel>([...channels, "in_app", "push"])];
+        const saved = await controller.api.setPreferences({
+          channels: next,
+          push_subscription: outcome.subscription,
+          webhook_url: next.includes("webhook") ? url.trim() : null,
+          daily_summary: daily,
+        });
+        setPrefs(saved);
+        setChannels(saved.channels);
+      },
+      undefined,
+      "guardian.pushOn",
+    );
   }
 
   return (
     <section class="panel" aria-labelledby="prefs-title">
       <h2 id="prefs-title">{t("guardian.prefs")}</h2>
-      {prefs === null && message === null ? (
+      {prefs === null && form.outcome === null ? (
         <p class="empty">{t("common.loading")}</p>
       ) : (
         <form onSubmit={save} noValidate class="guardian__prefs">
@@ -297,19 +288,12 @@ function PreferencesForm({ controller }: { controller: DashboardController }) {
             />{" "}
             {t("guardian.daily")}
           </label>
-          {message && (
-            <p
-              class={`message ${message.ok ? "message--info" : "message--error"}`}
-              role={message.ok ? "status" : "alert"}
-            >
-              {message.text}
-            </p>
-          )}
+          <FormMessage outcome={form.outcome} />
           <div class="alert__actions">
-            <button type="submit" class="button button--primary" disabled={busy}>
+            <button type="submit" class="button button--primary" disabled={form.busy}>
               {t("guardian.save")}
             </button>
-            <button type="button" class="button" disabled={busy} onClick={() => void enablePush()}>
+            <button type="button" class="button" disabled={form.busy} onClick={() => void enablePush()}>
               {t("guardian.enablePush")}
             </button>
           </div>

@@ -13,9 +13,13 @@ export interface Submit {
   busy: boolean;
   /** Show why the form is not sent (a check on its fields failed). */
   refuse: (text: string) => void;
-  /** Send the form's request while busy; on success say `success` and run `after`. */
-  send: (request: () => Promise<unknown>, after?: () => void) => Promise<void>;
+  /** Send the form's request while busy; on success say `success` (the hook's unless given) and
+   * run `after`. A request that throws `Refused` ends with its words. */
+  send: (request: () => Promise<unknown>, after?: () => void, success?: MessageKey) => Promise<void>;
 }
+
+/** Thrown by a request that stops half-way for a reason the user is told, in words. */
+export class Refused extends Error {}
 
 /** The outcome under a form: a status once done, an alert when refused. */
 export function FormMessage({ outcome }: { outcome: Outcome }) {
@@ -34,14 +38,18 @@ export function FormMessage({ outcome }: { outcome: Outcome }) {
 export function useSubmit(success: MessageKey): Submit {
   const [outcome, setOutcome] = useState<Outcome>(null);
   const [busy, setBusy] = useState(false);
-  async function send(request: () => Promise<unknown>, after?: () => void): Promise<void> {
+  async function send(
+    request: () => Promise<unknown>,
+    after?: () => void,
+    said: MessageKey = success,
+  ): Promise<void> {
     setBusy(true);
     try {
       await request();
-      setOutcome({ ok: true, text: t(success) });
+      setOutcome({ ok: true, text: t(said) });
       after?.();
     } catch (error) {
-      setOutcome({ ok: false, text: messageOf(error) });
+      setOutcome({ ok: false, text: error instanceof Refused ? error.message : messageOf(error) });
     } finally {
       setBusy(false);
     }
