@@ -313,4 +313,23 @@ describe("a rule_check event", () => {
     expect(statusOf("no_wake_up")).toBe("fine");
     expect(statusOf("inactivity")).toBe("fine");
   });
+
+  it("keeps live alerts that arrive while the page is read, in the order they came", async () => {
+    let answer!: () => void;
+    checksAnswered = new Promise<void>((resolve) => (answer = resolve));
+    const live = await livePage();
+    await waitFor(() => checksAsked, "the page to be read");
+    // Read before these: alert 5 open, no alert 9. A new fall, then alert 5 acknowledged.
+    live.onAlert(makeAlert({ id: 9, resident_id: 7, title: "Fall", kind: "fall", severity: "critical" }));
+    live.onAlert(makeAlert({ id: 5, resident_id: 7, title: "Out at night", state: "acknowledged" }));
+    live.onAlert(makeAlert({ id: 11, resident_id: 8, title: "Someone else's fall", kind: "fall" }));
+    answer();
+    await section();
+    const recent = await waitFor(() => root.querySelector("#recent-alert-9"), "the live fall");
+    expect(recent.textContent).toContain("Fall");
+    expect(root.querySelector("#recent-alert-5")?.textContent).toContain("Being handled");
+    expect(root.querySelector("#recent-alert-11")).toBeNull();
+    const ids = [...root.querySelectorAll("[id^=recent-alert-]")].map((item) => item.id);
+    expect(ids).toEqual(["recent-alert-5", "recent-alert-9"]);
+  });
 });

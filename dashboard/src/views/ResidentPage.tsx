@@ -108,6 +108,11 @@ async function load(controller: DashboardController, residentId: number): Promis
   };
 }
 
+/** "Recent alerts" with a live alert on top (new, or changed: it moves up), ten at most. */
+function withLiveAlert(alerts: Alert[], alert: Alert): Alert[] {
+  return [alert, ...alerts.filter((a) => a.id !== alert.id)].slice(0, 10);
+}
+
 export function ResidentPage({ controller, state, residentId, now }: Props) {
   const [data, setData] = useState<Loaded | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -116,16 +121,26 @@ export function ResidentPage({ controller, state, residentId, now }: Props) {
   const [sensorRooms, setSensorRooms] = useState<Set<number>>(new Set());
   // Checks that arrived live, the newest of each rule: laid over an answer read before them too.
   const liveChecks = useRef(new Map<string, RuleCheckPayload>());
+  // Alerts of this resident that arrived live while the page was being read (null: not reading).
+  const alertsWhileLoading = useRef<Alert[] | null>(null);
 
   useEffect(() => {
     let current = true;
     const withLive = (checks: RuleChecksData | null) =>
       checks && [...liveChecks.current.values()].reduce(applyRuleCheck, checks);
     setError(null);
+    alertsWhileLoading.current = [];
     load(controller, residentId)
-      .then((loaded) => current && setData({ ...loaded, checks: withLive(loaded.checks) }))
+      .then((loaded) => {
+        if (!current) return;
+        // In the order they came: the last one is at least as new as the answer.
+        const alerts = (alertsWhileLoading.current ?? []).reduce(withLiveAlert, loaded.alerts);
+        alertsWhileLoading.current = null;
+        setData({ ...loaded, alerts, checks: withLive(loaded.checks) });
+      })
       .catch((e) => {
         if (!current) return;
+        alertsWhileLoading.current = null;
         setError(
           e instanceof ApiError && (e.status === 404 || e.status === 403)
             ? t("error.notFound")
@@ -145,9 +160,8 @@ export function ResidentPage({ controller, state, residentId, now }: Props) {
         if (alert.resident_id !== residentId) return;
         if (alert.room)
           setLiveRooms((m) => new Map(m).set(alert.room!, alert.state === "resolved" ? "active" : "alert"));
-        setData((d) =>
-          d ? { ...d, alerts: [alert, ...d.alerts.filter((a) => a.id !== alert.id)].slice(0, 10) } : d,
-        );
+        alertsWhileLoading.current?.push(alert);
+        setData((d) => (d ? { ...d, alerts: withLiveAlert(d.alerts, alert) } : d));
       } else if (kind === "sensor_state") {
         const state = payload as SensorStatePayload;
         if (state.resident_id !== residentId) return;
