@@ -3,22 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 
-from pydantic import ValidationError
 from redis.asyncio import Redis
 
-from sst_backend.metrics import LIVE_RELAYED
 from sst_backend.realtime.events import RULE_CHECK_EVENT, Audience, Target
 from sst_backend.realtime.feed import LiveFeed
 from sst_backend.realtime.log import NewEvent
-from sst_backend.realtime.streams import follow_stream
+from sst_backend.realtime.relay import relay_stream
 from sst_backend.rule_checks.service import stated_check
-from sst_core.const import BACKEND_GROUP, RULE_CHECKS_STREAM
+from sst_core.const import RULE_CHECKS_STREAM
 from sst_core.rule_checks import RuleCheckMessage
-from sst_core.streams import Entry
-
-log = logging.getLogger("sst.backend.rule_checks_feed")
 
 
 def check_event(message: RuleCheckMessage, entry_id: str) -> NewEvent:
@@ -46,19 +40,15 @@ def check_event(message: RuleCheckMessage, entry_id: str) -> NewEvent:
 async def relay_rule_checks(feed: LiveFeed, redis: Redis, stop: asyncio.Event) -> None:
     """Publish every rule-checks entry once, in stream order (one instance takes each)."""
 
-    async def handle(entries: list[Entry]) -> None:
-        items = []
-        for entry_id, fields in entries:
-            name = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
-            try:
-                message = RuleCheckMessage.from_stream(fields)
-            except (KeyError, ValueError, ValidationError) as exc:
-                log.error("skipping malformed rule-checks entry %r: %s", name, exc)
-                continue
-            items.append(check_event(message, name))
-        await feed.publish_many(items)
-        LIVE_RELAYED.labels("rule_checks").inc(len(items))
+    async def to_event(message: RuleCheckMessage, entry_id: str) -> NewEvent:
+        return check_event(message, entry_id)
 
-    await follow_stream(
-        redis, stream=RULE_CHECKS_STREAM, group=BACKEND_GROUP, handler=handle, stop=stop
+    await relay_stream(
+        feed,
+        redis,
+        stop,
+        stream=RULE_CHECKS_STREAM,
+        label="rule_checks",
+        decode=RuleCheckMessage.from_stream,
+        to_event=to_event,
     )
