@@ -17,14 +17,13 @@ from sqlalchemy import text
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from sst_ai_inference.announcing import Marked, announce_marked, markers
 from sst_ai_inference.rules import AlertDraft
-from sst_core.const import ALERTS_STREAM, STREAM_MAXLEN
+from sst_core.const import ALERTS_STREAM
 from sst_core.messages import AlertMessage
 from sst_core.texts import Text, english, phrase, stored_alert_text
 
 log = logging.getLogger("sst.inference.alerts")
-
-ANNOUNCED_TTL_S = 7 * 24 * 3600
 
 _COLUMNS = """id, resident_id, kind, severity, state, title, explanation, text, count, sensor_id,
     opened_at, last_seen_at,
@@ -133,15 +132,14 @@ async def record_alert(
 
 async def announced(redis: Redis, alert_id: int, count: int) -> bool:
     """Whether this state (alert, count) of an alert is on the alerts stream already."""
-    return bool(await redis.exists(announced_key(alert_id, count)))
+    [marker] = await markers(redis, [announced_key(alert_id, count)])
+    return marker is not None
 
 
 async def announce(redis: Redis, message: AlertMessage) -> None:
     """Put one alert state on the alerts stream and mark it announced, atomically."""
-    async with redis.pipeline(transaction=True) as pipe:
-        pipe.xadd(ALERTS_STREAM, message.to_stream(), maxlen=STREAM_MAXLEN, approximate=True)
-        pipe.set(announced_key(message.id, message.count), b"1", ex=ANNOUNCED_TTL_S)
-        await pipe.execute()
+    marked = Marked(message.to_stream(), announced_key(message.id, message.count))
+    await announce_marked(redis, ALERTS_STREAM, [marked])
 
 
 async def raise_alert(
@@ -177,7 +175,7 @@ async def _announce_if_lost(
             .mappings()
             .first()
         )
-    if row is None or await redis.exists(announced_key(row["id"], row["count"])):
+    if row is None or await announced(redis, row["id"], row["count"]):
         return None
     message = _message(row, facility_id)
     log.warning(

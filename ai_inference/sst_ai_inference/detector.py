@@ -9,7 +9,8 @@ every rule at each instant since `evaluated_until` (catching up after a restart,
 `max_catch_up`), steps the hysteresis, writes the alert rows and the new state. The alerts
 stream hears about new alerts after the commit; an announcement lost to a crash between
 the two is made by the next evaluation (the announced marker of alerts.py is missing).
-The rule-checks stream then hears about the checks that changed (check_announcer.py).
+The rule-checks stream then hears about the checks its marker does not name yet: those
+that changed, and any whose announcement was lost (check_announcer.py).
 """
 
 from __future__ import annotations
@@ -189,7 +190,8 @@ class Detector:
     ) -> list[AlertMessage] | None:
         """Take one due resident and evaluate it; None when nobody is due."""
         repairs: list[int] = []
-        checks: list[RuleCheckMessage] = []  # announced after the commit
+        checks: list[RuleCheckMessage] = []  # offered to the announcer after the commit
+        changed: set[RuleName] = set()
         async with self.engine.begin() as conn:
             claim = _CLAIM if residents is None else _CLAIM_SOME
             params: dict[str, Any] = {"now": now, "ids": list(residents or [])}
@@ -209,7 +211,7 @@ class Detector:
             try:
                 async with conn.begin_nested():
                     changes = await self._judge(
-                        conn, resident_id, resident, moments, repairs, checks
+                        conn, resident_id, resident, moments, repairs, checks, changed
                     )
             except Exception as exc:
                 if _transient(exc):
@@ -218,6 +220,7 @@ class Detector:
                 self.failures += 1
                 repairs.clear()
                 checks.clear()
+                changed.clear()
                 log.exception("windowed rules failed for resident %s; skipped", resident_id)
             await conn.execute(
                 text(_DONE),
@@ -232,7 +235,7 @@ class Detector:
                 else []
             )
         messages = await self._announce(alert_rows, resolved, resident_id, resident.facility_id)
-        await announce_checks(self.redis, checks)
+        await announce_checks(self.redis, checks, changed=changed)
         return messages
 
     async def _judge(
@@ -243,11 +246,13 @@ class Detector:
         moments: list[datetime],
         repairs: list[int],
         checks: list[RuleCheckMessage],
+        changed: set[RuleName],
     ) -> list[tuple[str, int, str]]:
         """Judge every rule at each instant; write alerts and states; the alert changes.
 
-        The checks that changed since the last evaluation are added to `checks`, each once
-        with its final value (a catch-up over many instants announces where it ended).
+        Every shown rule's check goes into `checks` with its final value (a catch-up over
+        many instants announces where it ended); those that changed since the last
+        evaluation also into `changed`.
         """
         view = await load_view(
             conn,
@@ -270,17 +275,20 @@ class Detector:
                 repairs.append(slot.alert_id)
             name = _SHOWN_RULES.get(rule.kind.value)  # the rules the endpoint lists
             check, alert_id = _shown(slot)
-            if name is not None and check is not None and (check, alert_id) != before.get(name):
-                checks.append(
-                    RuleCheckMessage(
-                        resident_id=resident_id,
-                        facility_id=resident.facility_id,
-                        rule=name,
-                        check=check,
-                        alert_id=alert_id,
-                        checked_at=moments[-1],
-                    )
+            if name is None or check is None:
+                continue
+            if (check, alert_id) != before.get(name):
+                changed.add(name)
+            checks.append(
+                RuleCheckMessage(
+                    resident_id=resident_id,
+                    facility_id=resident.facility_id,
+                    rule=name,
+                    check=check,
+                    alert_id=alert_id,
+                    checked_at=moments[-1],
                 )
+            )
         await save_states(
             conn, resident_id, {kind: slot for kind, slot in stored.items() if slot.changed}
         )

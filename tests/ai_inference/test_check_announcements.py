@@ -1,14 +1,19 @@
-"""Changed rule checks go on the rule-checks stream after the commit: once per change, and
-none from an evaluation that failed (its state was rolled back)."""
+"""Changed rule checks go on the rule-checks stream after the commit: once per change, none
+from an evaluation that failed (its state was rolled back), and one whose announcement was
+lost (Redis failed, the process died after the commit) at the next evaluation, once."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
+from redis.exceptions import ConnectionError as RedisConnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from sst_ai_inference import detector as detector_module
 from sst_ai_inference.windowed import WINDOWED_RULES, WindowedRule
 from sst_core.const import RULE_CHECKS_STREAM
 from sst_core.rule_checks import RuleCheckMessage
@@ -55,3 +60,71 @@ async def test_changed_checks_are_announced_once_and_a_failed_evaluation_announc
     # Judged again with nothing new: no check changed, nothing more is announced.
     await judge.tick(NOON + timedelta(minutes=5), residents=[home.resident_id])
     assert len(await _announced(redis, start, home.resident_id)) == len(RuleName)
+
+
+async def _stream_end(redis: Redis) -> bytes:
+    newest: Any = await redis.xrevrange(RULE_CHECKS_STREAM, count=1)
+    return newest[0][0] if newest else b"0-0"
+
+
+async def test_checks_whose_announcement_redis_lost_are_announced_at_the_next_evaluation(
+    engine: AsyncEngine,
+    redis: Redis,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    home = await make_home(sessionmaker)  # no readings: every rule says unknown
+    start = await _stream_end(redis)
+    real_execute = Pipeline.execute
+    failed = {"n": 0}
+
+    async def fails_once(self: Pipeline, raise_on_error: bool = True) -> list[Any]:
+        writes_checks = any(RULE_CHECKS_STREAM in args for args, _ in self.command_stack)
+        if writes_checks and failed["n"] == 0:
+            failed["n"] += 1
+            raise RedisConnectionError("Redis went away between the commit and the XADD")
+        return await real_execute(self, raise_on_error)
+
+    monkeypatch.setattr(Pipeline, "execute", fails_once)
+    judge = detector(engine, redis)
+    await judge.tick(NOON, residents=[home.resident_id])
+    assert failed["n"] == 1
+    assert await _announced(redis, start, home.resident_id) == []  # stored, not announced
+
+    # The next evaluation has nothing new, yet announces what was lost; later ones nothing.
+    for minutes in (5, 10):
+        await judge.tick(NOON + timedelta(minutes=minutes), residents=[home.resident_id])
+    announced = await _announced(redis, start, home.resident_id)
+    assert sorted(m.rule.value for m in announced) == sorted(r.value for r in RuleName)
+    assert {(m.check.verdict, m.check.decided_at) for m in announced} == {("unknown", NOON)}
+    assert {m.checked_at for m in announced} == {NOON + timedelta(minutes=5)}
+
+
+class Killed(BaseException):
+    """The process stopped (SIGKILL, a power cut): nothing after this line ran."""
+
+
+async def test_checks_a_dead_process_never_announced_are_announced_once_after_a_restart(
+    engine: AsyncEngine,
+    redis: Redis,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    home = await make_home(sessionmaker)
+    start = await _stream_end(redis)
+
+    async def dies(*args: Any, **kwargs: Any) -> Any:
+        raise Killed
+
+    with monkeypatch.context() as patch:
+        patch.setattr(detector_module, "announce_checks", dies)
+        with pytest.raises(Killed):
+            await detector(engine, redis).tick(NOON, residents=[home.resident_id])
+    assert await _announced(redis, start, home.resident_id) == []
+
+    restarted = detector(engine, redis)  # a new process: nothing in memory
+    for minutes in (5, 10):
+        await restarted.tick(NOON + timedelta(minutes=minutes), residents=[home.resident_id])
+    announced = await _announced(redis, start, home.resident_id)
+    assert sorted(m.rule.value for m in announced) == sorted(r.value for r in RuleName)
+    assert {(m.check.verdict, m.check.decided_at) for m in announced} == {("unknown", NOON)}
