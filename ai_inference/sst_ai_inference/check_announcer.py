@@ -62,12 +62,12 @@ async def announce_checks(
             extra={"resident_id": checks[0].resident_id},
         )
         return []
-    for check, _ in due:
-        if check.rule not in changed:
-            log.warning(
-                "rule check %s of resident %s was stored but never announced; announcing",
-                check.rule.value,
-                check.resident_id,
-                extra={"resident_id": check.resident_id},
-            )
+    repaired = [c.rule.value for c, _ in due if c.rule not in changed]
+    if repaired:  # one line per resident (after an upgrade: every resident once)
+        log.warning(
+            "rule checks %s of resident %s were stored but never announced; announcing",
+            ", ".join(repaired),
+            checks[0].resident_id,
+            extra={"resident_id": checks[0].resident_id},
+        )
     return [c for c, _ in due]
