@@ -24,6 +24,8 @@ import signal
 import sys
 import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
@@ -72,12 +74,43 @@ def build_parser() -> argparse.ArgumentParser:
         help="first send the homes' life of these hours before the start, at once",
     )
     parser.add_argument("--seed", type=int, default=None, help="overrides SST_SIM_SEED")
+    parser.add_argument(
+        "--wait-for",
+        metavar="URL",
+        default=None,
+        help="publish nothing until this URL answers 200 (the gateway's /ready: what hubs "
+        "publish before its first subscription is lost)",
+    )
+    parser.add_argument(
+        "--wait-s", type=_positive, default=120.0, help="give up on --wait-for after S seconds"
+    )
     commands = parser.add_subparsers(dest="command")
     event = commands.add_parser("event", help="publish one urgent event for a hub now")
     event.add_argument("--hub", dest="event_hub", required=True, help="hub serial")
     event.add_argument("--sensor", required=True, help="sensor key, e.g. fall-1 or button-1")
     event.add_argument("--value", type=float, default=1.0)
     return parser
+
+
+def wait_until_ready(url: str, within_s: float, stop: threading.Event) -> bool:
+    """Poll `url` until it answers 200; False after `within_s` or when stopped."""
+    deadline = time.monotonic() + within_s
+    said = 0.0
+    while not stop.is_set():
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return True
+        except (urllib.error.URLError, OSError):
+            pass  # not up yet, or 503: not subscribed yet
+        now = time.monotonic()
+        if now >= deadline:
+            return False
+        if now - said >= 10:
+            said = now
+            log.info("waiting for %s before publishing", url)
+        stop.wait(0.5)
+    return False
 
 
 def publish_window(
@@ -180,6 +213,12 @@ def simulate(settings: DevicesSettings, args: argparse.Namespace) -> int:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
+    if args.wait_for and not wait_until_ready(args.wait_for, args.wait_s, stop):
+        if not stop.is_set():
+            log.error(
+                "%s did not answer 200 within %g s; nothing published", args.wait_for, args.wait_s
+            )
+        return 1
     agents = {home.hub_serial: HubAgent.from_settings(home.hub_serial, settings) for home in homes}
     for home in homes:
         agents[home.hub_serial].batteries = battery_levels(home, seed)

@@ -166,7 +166,7 @@ class Gateway:
         # Stopped, not cancelled: the relay closes its own MQTT session, pool and client.
         robots_stop = asyncio.Event()
         robots = asyncio.create_task(self.robots.run(robots_stop))
-        self.telemetry.serve(settings.metrics_host, settings.metrics_port)
+        self.telemetry.serve(settings.metrics_host, settings.metrics_port, self.ready.is_set)
         bridge.start()
         writing: asyncio.Task[None] | None = None
         try:

@@ -1,5 +1,11 @@
 """The gateway's Prometheus metrics, served on their own port (`SST_METRICS_PORT`).
 
+The same port answers `/ready`: 200 once the gateway is subscribed to the hubs' topics,
+503 before. What a hub publishes before the gateway's first subscription has nobody to
+queue it for (the broker keeps a session's messages only once it exists), so whatever
+starts publishing with the platform (the demo simulator, a compose health check) waits
+for it.
+
 Counters move once per batch, never per message, so the hot path pays nothing for them.
 Labels are small closed sets (message kind, refusal class, reading outcome): a hub serial
 is never a label, since thousands of hubs would make thousands of series. Which hub sent
@@ -11,10 +17,12 @@ from __future__ import annotations
 import logging
 import threading
 from collections import Counter as Tally
-from collections.abc import Callable
-from wsgiref.simple_server import WSGIServer
+from collections.abc import Callable, Iterable
+from socketserver import ThreadingMixIn
+from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, make_wsgi_app
 
 from sst_core.const import HUB_TOPIC_KINDS
 from sst_hub_gateway.batch import ParsedMessage
@@ -86,16 +94,33 @@ class GatewayTelemetry:
         self._server: WSGIServer | None = None
         self._thread: threading.Thread | None = None
 
-    def serve(self, host: str, port: int) -> None:
-        """Serve /metrics on a thread of its own; port 0 serves nothing."""
+    def serve(self, host: str, port: int, ready: Callable[[], bool] = lambda: True) -> None:
+        """Serve /metrics and /ready (`ready()`) on a thread of their own; port 0: neither."""
         if port == 0:
             return
+        metrics = make_wsgi_app(self.registry)
+
+        def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+            if environ.get("PATH_INFO") != "/ready":
+                return metrics(environ, start_response)
+            subscribed = ready()
+            start_response(
+                "200 OK" if subscribed else "503 Service Unavailable",
+                [("Content-Type", "text/plain; charset=utf-8")],
+            )
+            return [b"subscribed\n" if subscribed else b"not subscribed yet\n"]
+
         try:
-            self._server, self._thread = start_http_server(port, host, registry=self.registry)
+            server = make_server(host, port, app, _Server, handler_class=_Quiet)
         except OSError as exc:  # metrics must never keep readings out
             log.error("cannot serve metrics on %s:%s (%s); running without them", host, port, exc)
             return
-        log.info("metrics on http://%s:%s/metrics", host, port)
+        self._server = server
+        self._thread = threading.Thread(
+            target=server.serve_forever, name="gateway-metrics", daemon=True
+        )
+        self._thread.start()
+        log.info("metrics on http://%s:%s/metrics, readiness on /ready", host, port)
 
     def close(self) -> None:
         """Stop serving /metrics."""
@@ -144,3 +169,16 @@ def _kind(parsed: ParsedMessage) -> str:
         return "bad_topic"
     kind = parsed.inbound.topic.rsplit("/", 1)[-1]
     return kind if kind in HUB_TOPIC_KINDS else "bad_topic"
+
+
+class _Server(ThreadingMixIn, WSGIServer):
+    """A thread per request, none kept when the gateway stops."""
+
+    daemon_threads = True
+
+
+class _Quiet(WSGIRequestHandler):
+    """No log line per scrape."""
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return

@@ -222,6 +222,19 @@ def test_every_awaited_health_has_a_healthcheck(config: dict[str, Any]) -> None:
     assert services["nginx"]["depends_on"]["backend"]["condition"] == "service_healthy"
 
 
+def test_the_simulator_publishes_once_the_gateway_is_subscribed(config: dict[str, Any]) -> None:
+    # What hubs publish before the gateway's first subscription is lost: the demo's hubs
+    # wait for the gateway's /ready (200 once subscribed), which its health check probes.
+    services = config["services"]
+    assert services["simulator"]["depends_on"]["hub_gateway"]["condition"] == "service_healthy"
+    probe = " ".join(services["hub_gateway"]["healthcheck"]["test"])
+    assert "http://127.0.0.1:9464/ready" in probe
+    assert environment(services["hub_gateway"])["SST_METRICS_HOST"] == "0.0.0.0"
+    procfile = (REPO / "Procfile").read_text()
+    [simulator] = [line for line in procfile.splitlines() if line.startswith("simulator:")]
+    assert '--wait-for "http://127.0.0.1:${SST_METRICS_PORT:-9464}/ready"' in simulator
+
+
 def test_minio_bucket_is_made_before_services_use_it(config: dict[str, Any]) -> None:
     services = config["services"]
     assert services["minio-setup"]["depends_on"]["minio"]["condition"] == "service_healthy"

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import http.server
 import os
 import subprocess
 import sys
+import threading
 import time
 from datetime import datetime
 
@@ -156,3 +158,54 @@ async def test_backfill_sends_the_hours_before_then_goes_on_live(
     assert set(expected) <= set(inside)
     assert min(t for _, t, _ in published) >= began_ms - 3 * 3600 * 1000 - 5000
     assert max(t for _, t, _ in published) <= ended_ms
+
+
+class _Gate(http.server.BaseHTTPRequestHandler):
+    """A /ready that answers 503 until `opened_at`, then 200 (a gateway subscribing late)."""
+
+    opened_at = 0.0
+    asked: list[int] = []
+
+    def do_GET(self) -> None:
+        ready = time.monotonic() >= self.opened_at
+        self.asked.append(200 if ready else 503)
+        self.send_response(200 if ready else 503)
+        self.end_headers()
+
+    def log_message(self, format: str, *args: object) -> None:
+        return
+
+
+async def test_it_publishes_nothing_until_the_gateway_says_ready(
+    home: HomeFixture, listen: type[Listener]
+) -> None:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Gate)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/ready"
+    listener = listen(hub_topic(home.hub_serial, "telemetry"))
+    _Gate.asked = []
+    _Gate.opened_at = time.monotonic() + 2.0
+    try:
+        run = asyncio.create_task(
+            sst_sim(
+                "--backfill-hours", "3", "--duration", "1", "--seed", "4",
+                "--hub", home.hub_serial, "--wait-for", url,
+            )
+        )  # fmt: skip
+        await asyncio.sleep(1.5)
+        assert listener.messages.empty(), "published before the gateway was ready"
+        done = await run
+        assert done.returncode == 0, done.stderr
+        assert telemetry(listener.quiet(1.0), home.hub_serial), "nothing published once ready"
+        assert 503 in _Gate.asked and _Gate.asked[-1] == 200, _Gate.asked
+        # A gateway that never gets ready: nothing is published, and the run says why.
+        _Gate.opened_at = float("inf")
+        never = await sst_sim(
+            "--once", "--hub", home.hub_serial, "--wait-for", url, "--wait-s", "1"
+        )
+        assert never.returncode == 1
+        assert "did not answer 200 within 1 s; nothing published" in never.stderr
+    finally:
+        server.shutdown()
+        server.server_close()
+        clear_retained(hub_topic(home.hub_serial, "status"))

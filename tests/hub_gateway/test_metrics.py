@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 
 import httpx
@@ -87,3 +88,40 @@ EXPECTED: list[tuple[str, dict[str, str], int]] = [
     ("sst_gateway_dead_letters_total", {"reason": "duplicate_key"}, 1),
     ("sst_gateway_batch_seconds_count", {}, 1),
 ]
+
+
+async def test_ready_says_whether_the_gateway_is_subscribed() -> None:
+    """/ready answers 503 until the gateway subscribed (what is published before is lost to
+    it), then 200: the demo simulator and compose's health check wait for it."""
+    port = free_port()
+    # A broker that is not there: the gateway serves its metrics but never subscribes.
+    nowhere = Gateway(gateway_settings(metrics_port=port, mqtt_port=free_port()))
+    stop = asyncio.Event()
+    task = asyncio.create_task(nowhere.run(stop))
+    try:
+
+        async def answered() -> bool:
+            with contextlib.suppress(httpx.TransportError):
+                async with httpx.AsyncClient() as client:
+                    response = await client.get(f"http://127.0.0.1:{port}/ready")
+                    answers.append(response.status_code)
+                    return True
+            return False
+
+        answers: list[int] = []
+        await eventually(answered)
+        await asyncio.sleep(1.0)
+        assert await answered()
+        assert answers[-2:] == [503, 503], answers
+        assert not nowhere.ready.is_set()
+        assert ("sst_gateway_queue_depth", ()) in await scrape(port)
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 30)
+
+    port = free_port()
+    gateway = Gateway(gateway_settings(metrics_port=port))
+    async with running(gateway):
+        async with httpx.AsyncClient() as client:
+            response = await client.get(f"http://127.0.0.1:{port}/ready")
+        assert (response.status_code, response.text) == (200, "subscribed\n")
