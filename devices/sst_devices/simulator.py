@@ -25,6 +25,7 @@ import sys
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -93,7 +94,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def wait_until_ready(url: str, within_s: float, stop: threading.Event) -> bool:
-    """Poll `url` until it answers 200; False after `within_s` or when stopped."""
+    """Poll `url` until it answers 200; False after `within_s` or when stopped.
+
+    A URL on port 0 is a gateway serving no metrics port (SST_METRICS_PORT=0), hence no
+    /ready: nothing to wait for, said once.
+    """
+    if urllib.parse.urlsplit(url).port == 0:
+        log.warning("%s: port 0 serves no /ready; publishing without waiting", url)
+        return True
     deadline = time.monotonic() + within_s
     said = 0.0
     while not stop.is_set():

@@ -205,6 +205,13 @@ async def test_it_publishes_nothing_until_the_gateway_says_ready(
         )
         assert never.returncode == 1
         assert "did not answer 200 within 1 s; nothing published" in never.stderr
+        # A gateway without a metrics port (SST_METRICS_PORT=0, as the Procfile then asks):
+        # nothing to wait for.
+        unserved = await sst_sim(
+            "--once", "--hub", home.hub_serial, "--wait-for", "http://127.0.0.1:0/ready"
+        )
+        assert unserved.returncode == 0, unserved.stderr
+        assert "port 0 serves no /ready; publishing without waiting" in unserved.stderr
     finally:
         server.shutdown()
         server.server_close()
