@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from sst_backend.realtime.feed import LiveFeed, write_only_feed
+from tests.backend.live import LiveClient
 from tests.factories import HomeFixture, make_home
 
 
@@ -36,3 +37,12 @@ async def feed(
     client = getattr(manager, "redis", None)
     if client is not None:
         await client.aclose()
+
+
+@pytest.fixture
+async def clients() -> AsyncIterator[list[LiveClient]]:
+    """Socket.IO clients made by a test; all disconnected after it."""
+    made: list[LiveClient] = []
+    yield made
+    for client in made:
+        await client.close()

@@ -5,12 +5,10 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-import pytest
 from redis.asyncio import Redis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -30,15 +28,6 @@ from sst_core.messages import encode_stream_rows
 from tests.backend.conftest import login
 from tests.backend.live import LiveClient, fall_alert_payload
 from tests.factories import PASSWORD, HomeFixture, make_home
-
-
-@pytest.fixture
-async def clients() -> AsyncIterator[list[LiveClient]]:
-    """Clients made by a test; all disconnected after it."""
-    made: list[LiveClient] = []
-    yield made
-    for client in made:
-        await client.close()
 
 
 async def _client(

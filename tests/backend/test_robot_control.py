@@ -47,14 +47,6 @@ async def _headers(http: httpx.AsyncClient, email: str, password: str) -> dict[s
     return {"Authorization": f"Bearer {await login(http, email, password)}"}
 
 
-@pytest.fixture
-async def clients() -> AsyncIterator[list[LiveClient]]:
-    made: list[LiveClient] = []
-    yield made
-    for client in made:
-        await client.close()
-
-
 async def test_commands_are_validated_audited_and_queued(
     backend_url: str,
     http: httpx.AsyncClient,

@@ -4,12 +4,10 @@ the `rule_check` event: a changed check reaches the same people live."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-import pytest
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -126,15 +124,6 @@ async def test_an_alert_check_points_to_its_alert(
     assert datetime.fromisoformat(checks["no_wake_up"]["decided_at"]) == raised
     assert (checks["inactivity"]["verdict"], checks["inactivity"]["alert_id"]) == ("fine", None)
     assert checks["night_exit"]["verdict"] is None
-
-
-@pytest.fixture
-async def clients() -> AsyncIterator[list[LiveClient]]:
-    """Socket.IO clients made by a test; all disconnected after it."""
-    made: list[LiveClient] = []
-    yield made
-    for client in made:
-        await client.close()
 
 
 async def _live(
