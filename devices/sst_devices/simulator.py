@@ -109,8 +109,10 @@ def wait_until_ready(url: str, within_s: float, stop: threading.Event) -> bool:
             with urllib.request.urlopen(url, timeout=2) as response:
                 if response.status == 200:
                     return True
+        except urllib.error.HTTPError as answer:
+            answer.close()  # 503: not subscribed yet (the error holds the connection open)
         except (urllib.error.URLError, OSError):
-            pass  # not up yet, or 503: not subscribed yet
+            pass  # not up yet
         now = time.monotonic()
         if now >= deadline:
             return False
