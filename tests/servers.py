@@ -18,6 +18,11 @@ async def serving(settings: BackendSettings, *, stop_within_s: float) -> AsyncIt
     """The backend app of `settings` served by uvicorn in this event loop, on a free port,
     until the block ends (then stopped within `stop_within_s`); its base URL."""
     port = free_port()
+    # No heap keeper here: it freezes the whole process's heap, and in the test process that
+    # hid every test's cyclic garbage (a socket left open included) from pytest's check
+    # after each test until the keeper let go at the end of the session, where the leak
+    # could no longer be told from which test it came.
+    settings = settings.model_copy(update={"gc_deep_every_s": 0})
     config = uvicorn.Config(
         create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
     )
