@@ -83,21 +83,24 @@ _DONE = """
 UPDATE detection_schedule SET due_at = :due, evaluated_until = :until
 WHERE resident_id = :resident_id
 """
-# The end of an evaluation in one statement: the schedule moves on, and the alerts to look
-# at come back: those this evaluation raised or resolved or keeps raised (`ids`), and every
-# automatic resolution of the resident in the repair window (any kind: the device alerts'
-# too), older than `grace` (younger, the process that made it is announcing it now).
-# A data-modifying WITH runs once, whatever the SELECT reads.
+# The end of an evaluation in one statement: the schedule moves on, and the resident's alerts
+# to look at come back: those this evaluation raised or resolved or keeps raised (`ids`),
+# and every automatic resolution in the repair window (any kind: the device alerts' too),
+# older than `grace` (younger, the process that made it is announcing it now). One round
+# trip, as `_DONE` alone was for a quiet resident (and `_DONE` + the alert rows for one with
+# an alert); the resident's alerts are read through ix_alerts_resident_id. A data-modifying
+# WITH runs once, whatever the SELECT reads.
 _DONE_AND_ALERTS = f"""
 WITH done AS (
     UPDATE detection_schedule SET due_at = :due, evaluated_until = :until
     WHERE resident_id = :resident_id
 )
 SELECT {ALERT_COLUMNS} FROM alerts
-WHERE id = ANY(:ids)
-   OR (resident_id = :resident_id AND state = 'resolved' AND resolved_by IS NULL
-       AND resolved_at > now() - CAST(:window AS interval)
-       AND resolved_at <= now() - CAST(:grace AS interval))
+WHERE resident_id = :resident_id
+  AND (id = ANY(:ids)
+       OR (state = 'resolved' AND resolved_by IS NULL
+           AND resolved_at > now() - CAST(:window AS interval)
+           AND resolved_at <= now() - CAST(:grace AS interval)))
 ORDER BY id
 """
 
