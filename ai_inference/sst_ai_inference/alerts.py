@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import orjson
 from redis.asyncio import Redis
@@ -98,7 +98,7 @@ def resolution_key(alert_id: int) -> str:
 def resolution_marker(resolved_at: datetime) -> bytes:
     """The value of `resolution_key`: which resolution (an alert reopened and resolved again
     has a new one)."""
-    return resolved_at.isoformat().encode()
+    return resolved_at.astimezone(UTC).isoformat().encode()
 
 
 def _message(row: RowMapping, facility_id: int) -> AlertMessage:

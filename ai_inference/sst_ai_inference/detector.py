@@ -53,6 +53,7 @@ from sst_ai_inference.findings import Finding, FixedWakeTimes, Verdict, WakeTime
 from sst_ai_inference.hysteresis import Action, RuleState, step
 from sst_ai_inference.rules import TITLE_MAX, AlertDraft
 from sst_ai_inference.windowed import WINDOWED_RULES, WindowedRule
+from sst_core.domain import AlertState
 from sst_core.messages import AlertMessage
 from sst_core.rule_checks import CheckVerdict, RuleCheck, RuleCheckMessage
 from sst_core.texts import phrase
@@ -244,7 +245,6 @@ class Detector:
                 # `evaluated_until` stays: it is the `checked_at` carers read, and the next
                 # evaluation judges the instants this one could not.
                 self.failures += 1
-                judged = False
                 repairs.clear()
                 checks.clear()
                 changed.clear()
@@ -372,12 +372,12 @@ class Detector:
         messages: list[AlertMessage] = []
         for row in await unannounced(self.redis, alert_rows):
             message = alert_message(row, facility_id)
-            if row["state"] == "resolved":
+            if row["state"] == AlertState.RESOLVED:
                 await announce_resolution(self.redis, message, row["resolved_at"])
             else:
                 await announce(self.redis, message)
             messages.append(message)
-            if row["state"] == "resolved" and row["id"] not in resolved:
+            if row["state"] == AlertState.RESOLVED and row["id"] not in resolved:
                 log.warning(
                     "alert %s (resident %s) was resolved but the resolution never announced; "
                     "announcing",
