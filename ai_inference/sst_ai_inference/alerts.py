@@ -1,15 +1,25 @@
-"""Opening and repeating alerts: a row in PostgreSQL first, then an entry on the alerts stream.
+"""Opening, repeating and resolving alerts: a row in PostgreSQL first, then an entry on the
+alerts stream.
 
 One open alert per (resident, kind): the partial unique index turns a second fall into
 `count + 1` on the open alert. The hub's time of the reading decides what is new: a
 reading no later than the alert's `last_seen_at` (a redelivery, a replay after a restart)
 changes nothing, so the stream consumer can be at-least-once without double counting.
+
+Every announcement sets a marker in the same Redis transaction (announcing.py): an open
+state `sst:alerts:announced:{alert}:{count}`, an automatic resolution
+`sst:alerts:resolved:{alert}` naming the resolution's `resolved_at`. A state whose marker
+is missing (the process died between the commit and the XADD) is announced by whoever reads
+the row next: a replayed reading (`raise_alert`), the resident's next windowed evaluation
+(detector.py, for its own alerts and for every automatic resolution of the resident in the
+last `RESOLUTION_REPAIR_WINDOW`). A resolution made by a person is the backend's to announce.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 
 import orjson
 from redis.asyncio import Redis
@@ -20,15 +30,28 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sst_ai_inference.announcing import Marked, announce_marked, markers
 from sst_ai_inference.rules import AlertDraft
 from sst_core.const import ALERTS_STREAM
+from sst_core.domain import AlertState
 from sst_core.messages import AlertMessage
 from sst_core.texts import Text, english, phrase, stored_alert_text
 
 log = logging.getLogger("sst.inference.alerts")
 
 _COLUMNS = """id, resident_id, kind, severity, state, title, explanation, text, count, sensor_id,
-    opened_at, last_seen_at,
+    opened_at, last_seen_at, resolved_at,
     (SELECT r.name FROM sensors s JOIN rooms r ON r.id = s.room_id
      WHERE s.id = alerts.sensor_id) AS room"""
+# Whether the alert's current resolution is inference's own: `resolve_automatically` writes
+# `resolved_at` and its "auto-resolved" step with the same now() of one transaction; a
+# person's resolution (the backend's clock), or an alert reopened since, has no such step.
+_AUTO_RESOLVED = """(alerts.state = 'resolved' AND alerts.resolved_by IS NULL AND EXISTS (
+    SELECT 1 FROM alert_events e WHERE e.alert_id = alerts.id AND e.action = 'auto-resolved'
+      AND e.at = alerts.resolved_at))"""
+# The columns of an alert row as `alert_message` and `unannounced` read them (table `alerts`).
+ALERT_COLUMNS = f"{_COLUMNS}, {_AUTO_RESOLVED} AS auto_resolved"
+# How far back a resident's evaluation looks for automatic resolutions never announced. Well
+# under the markers' time to live (7 days), so a repair is never repeated; a day covers any
+# crash, and an outage of every inference process up to a day.
+RESOLUTION_REPAIR_WINDOW = timedelta(hours=24)
 
 # A reading inside a resolved alert's span was already counted by it: replaying it must
 # not open a new alert (NOT EXISTS); a later reading does (the index ignores resolved rows).
@@ -65,6 +88,17 @@ WHERE resident_id = :resident_id AND kind = :kind AND state <> 'resolved'
 def announced_key(alert_id: int, count: int) -> str:
     """Redis key marking that this state (alert, count) of an alert is on the alerts stream."""
     return f"sst:alerts:announced:{alert_id}:{count}"
+
+
+def resolution_key(alert_id: int) -> str:
+    """Redis key naming the automatic resolution of an alert last put on the alerts stream."""
+    return f"sst:alerts:resolved:{alert_id}"
+
+
+def resolution_marker(resolved_at: datetime) -> bytes:
+    """The value of `resolution_key`: which resolution (an alert reopened and resolved again
+    has a new one)."""
+    return resolved_at.astimezone(UTC).isoformat().encode()
 
 
 def _message(row: RowMapping, facility_id: int) -> AlertMessage:
@@ -140,6 +174,39 @@ async def announce(redis: Redis, message: AlertMessage) -> None:
     """Put one alert state on the alerts stream and mark it announced, atomically."""
     marked = Marked(message.to_stream(), announced_key(message.id, message.count))
     await announce_marked(redis, ALERTS_STREAM, [marked])
+
+
+async def announce_resolution(redis: Redis, message: AlertMessage, resolved_at: datetime) -> None:
+    """Put an automatic resolution on the alerts stream and mark it announced, atomically."""
+    marked = Marked(message.to_stream(), resolution_key(message.id), resolution_marker(resolved_at))
+    await announce_marked(redis, ALERTS_STREAM, [marked])
+
+
+def _marker_of(row: RowMapping) -> tuple[str, bytes] | None:
+    """The marker that says the row's state was announced by inference (key, value); None
+    for a state the backend announces (a person resolved it)."""
+    if row["state"] != AlertState.RESOLVED:
+        return announced_key(row["id"], row["count"]), b"1"
+    if row["auto_resolved"] and row["resolved_at"] is not None:
+        return resolution_key(row["id"]), resolution_marker(row["resolved_at"])
+    return None
+
+
+async def unannounced(redis: Redis, rows: Sequence[RowMapping]) -> list[RowMapping]:
+    """The rows (selected with `ALERT_COLUMNS`) whose state inference has to announce and has
+    not: an open state without its marker, an automatic resolution its marker does not name.
+    One Redis round trip."""
+    wanted = [(row, marker) for row in rows if (marker := _marker_of(row)) is not None]
+    said = await markers(redis, [key for _, (key, _) in wanted])
+    return [
+        row
+        for (row, (_, value)), stored in zip(wanted, said, strict=True)
+        if stored is None or _as_bytes(stored) != value
+    ]
+
+
+def _as_bytes(value: bytes | str) -> bytes:
+    return value if isinstance(value, bytes) else value.encode()
 
 
 async def raise_alert(

@@ -7,8 +7,11 @@ processes share the residents without a shard map and never evaluate one residen
 at the same time. In the same transaction it reads the resident's recent readings, judges
 every rule at each instant since `evaluated_until` (catching up after a restart, at most
 `max_catch_up`), steps the hysteresis, writes the alert rows and the new state. The alerts
-stream hears about new alerts after the commit; an announcement lost to a crash between
-the two is made by the next evaluation (the announced marker of alerts.py is missing).
+stream hears about new and resolved alerts after the commit; an announcement lost to a
+crash between the two is made by the next evaluation (the marker of alerts.py is missing):
+a raise of the resident's windowed rules, or any automatic resolution of the resident in
+the last day, the device alerts' included. A failed evaluation (a bug, bad data) leaves
+`evaluated_until`, the `checked_at` carers read, where it was.
 The rule-checks stream then hears about the checks its marker does not name yet: those
 that changed, and any whose announcement was lost (check_announcer.py).
 """
@@ -28,11 +31,14 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from sst_ai_inference.alerts import (
+    ALERT_COLUMNS,
+    RESOLUTION_REPAIR_WINDOW,
     alert_message,
     announce,
-    announced,
+    announce_resolution,
     record_alert,
     resolve_automatically,
+    unannounced,
 )
 from sst_ai_inference.check_announcer import announce_checks
 from sst_ai_inference.detection_store import (
@@ -47,6 +53,7 @@ from sst_ai_inference.findings import Finding, FixedWakeTimes, Verdict, WakeTime
 from sst_ai_inference.hysteresis import Action, RuleState, step
 from sst_ai_inference.rules import TITLE_MAX, AlertDraft
 from sst_ai_inference.windowed import WINDOWED_RULES, WindowedRule
+from sst_core.domain import AlertState
 from sst_core.messages import AlertMessage
 from sst_core.rule_checks import CheckVerdict, RuleCheck, RuleCheckMessage
 from sst_core.texts import phrase
@@ -77,12 +84,25 @@ _DONE = """
 UPDATE detection_schedule SET due_at = :due, evaluated_until = :until
 WHERE resident_id = :resident_id
 """
-_ALERT_ROWS = """
-SELECT id, resident_id, kind, severity, state, title, explanation, text, count, sensor_id,
-       opened_at, last_seen_at,
-       (SELECT r.name FROM sensors s JOIN rooms r ON r.id = s.room_id
-        WHERE s.id = alerts.sensor_id) AS room
-FROM alerts WHERE id = ANY(:ids)
+# The end of an evaluation in one statement: the schedule moves on, and the resident's alerts
+# to look at come back: those this evaluation raised or resolved or keeps raised (`ids`),
+# and every automatic resolution in the repair window (any kind: the device alerts' too),
+# older than `grace` (younger, the process that made it is announcing it now). One round
+# trip, as `_DONE` alone was for a quiet resident (and `_DONE` + the alert rows for one with
+# an alert); the resident's alerts are read through ix_alerts_resident_id. A data-modifying
+# WITH runs once, whatever the SELECT reads.
+_DONE_AND_ALERTS = f"""
+WITH done AS (
+    UPDATE detection_schedule SET due_at = :due, evaluated_until = :until
+    WHERE resident_id = :resident_id
+)
+SELECT {ALERT_COLUMNS} FROM alerts
+WHERE resident_id = :resident_id
+  AND (id = ANY(:ids)
+       OR (state = 'resolved' AND resolved_by IS NULL
+           AND resolved_at > now() - CAST(:window AS interval)
+           AND resolved_at <= now() - CAST(:grace AS interval)))
+ORDER BY id
 """
 
 
@@ -154,6 +174,7 @@ class Detector:
         wake_times: WakeTimes | None = None,
         every: timedelta = timedelta(seconds=60),
         max_catch_up: timedelta = timedelta(hours=6),
+        resolution_grace: timedelta = timedelta(seconds=10),
     ) -> None:
         self.engine = engine
         self.redis = redis
@@ -162,6 +183,8 @@ class Detector:
         self.wake_times = wake_times or FixedWakeTimes()
         self.every = every
         self.max_catch_up = max_catch_up
+        # An automatic resolution younger than this is left to the process that made it.
+        self.resolution_grace = resolution_grace
         self.evaluations = 0  # residents this process evaluated (a metric, and for tests)
         self.failures = 0  # residents skipped for a period because judging them failed
         self._enrolled_at = -ENROL_EVERY_S
@@ -200,40 +223,44 @@ class Detector:
                 return None
             resident_id, until = claimed.resident_id, claimed.evaluated_until
             resident = await self.directory.resident(resident_id)
-            if resident is None:
+            if resident is None:  # not judged: `evaluated_until` (checked_at) stays
                 await conn.execute(
                     text(_DONE),
-                    {"resident_id": resident_id, "due": now + timedelta(days=1), "until": now},
+                    {"resident_id": resident_id, "due": now + timedelta(days=1), "until": until},
                 )
                 return []
             moments = instants(until, now, self.every, self.max_catch_up)
             changes: list[tuple[str, int, str]] = []
+            judged = False
             try:
                 async with conn.begin_nested():
                     changes = await self._judge(
                         conn, resident_id, resident, moments, repairs, checks, changed
                     )
+                judged = True
             except Exception as exc:
                 if _transient(exc):
                     raise
                 # One resident's bad data or a bug must not stop the others: skip a period.
+                # `evaluated_until` stays: it is the `checked_at` carers read, and the next
+                # evaluation judges the instants this one could not.
                 self.failures += 1
                 repairs.clear()
                 checks.clear()
                 changed.clear()
                 log.exception("windowed rules failed for resident %s; skipped", resident_id)
-            await conn.execute(
-                text(_DONE),
-                {"resident_id": resident_id, "due": now + self.every, "until": now},
-            )
             self.evaluations += 1
             resolved = {alert_id for action, alert_id, _ in changes if action == "resolve"}
             ids = sorted({*repairs, *resolved, *(c[1] for c in changes)})
-            alert_rows = (
-                list((await conn.execute(text(_ALERT_ROWS), {"ids": ids})).mappings())
-                if ids
-                else []
-            )
+            done = {
+                "resident_id": resident_id,
+                "due": now + self.every,
+                "until": now if judged else until,
+                "ids": ids,
+                "window": RESOLUTION_REPAIR_WINDOW,
+                "grace": self.resolution_grace,
+            }
+            alert_rows = list((await conn.execute(text(_DONE_AND_ALERTS), done)).mappings())
         messages = await self._announce(alert_rows, resolved, resident_id, resident.facility_id)
         await announce_checks(self.redis, checks, changed=changed)
         return messages
@@ -340,14 +367,25 @@ class Detector:
     async def _announce(
         self, alert_rows: list[Any], resolved: set[int], resident_id: int, facility_id: int
     ) -> list[AlertMessage]:
+        """Announce each alert state whose marker is missing: new now, or made by a process
+        that died before announcing it (a raise, or an automatic resolution of any kind)."""
         messages: list[AlertMessage] = []
-        for row in alert_rows:
+        for row in await unannounced(self.redis, alert_rows):
             message = alert_message(row, facility_id)
-            # A resolution is announced once, here; an open state when its marker is missing
-            # (new now, or raised by a process that died before announcing it).
-            if row["id"] in resolved or not await announced(self.redis, row["id"], row["count"]):
+            if row["state"] == AlertState.RESOLVED:
+                await announce_resolution(self.redis, message, row["resolved_at"])
+            else:
                 await announce(self.redis, message)
-                messages.append(message)
+            messages.append(message)
+            if row["state"] == AlertState.RESOLVED and row["id"] not in resolved:
+                log.warning(
+                    "alert %s (resident %s) was resolved but the resolution never announced; "
+                    "announcing",
+                    row["id"],
+                    resident_id,
+                    extra={"resident_id": resident_id},
+                )
+            else:
                 log.info(
                     "alert %s %s for resident %s: %s",
                     row["id"],

@@ -6,7 +6,10 @@ wrong: an offline hub that is back already raises nothing, a battery replaced si
 raises nothing. When the cause is over (the hub is back, every battery named by the alert
 is above the clear threshold) the alert resolves itself, with an "auto-resolved" step on
 its timeline: it needs nobody any more, and an alert that stays open about something
-fine teaches staff to ignore alerts. A new outage later opens a new alert.
+fine teaches staff to ignore alerts. A new outage later opens a new alert. A resolution
+whose announcement was lost (the process died after the commit) is announced by the
+resident's next windowed evaluation (detector.py), not by a replay of the event: by then
+the alert is no longer open.
 
 One open alert per resident and kind, as for every alert: a second sensor running low
 while the first is still low repeats the alert (count + 1); the same sensor hovering
@@ -24,7 +27,12 @@ from redis.asyncio import Redis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from sst_ai_inference.alerts import alert_message, announce, raise_alert, resolve_automatically
+from sst_ai_inference.alerts import (
+    alert_message,
+    announce_resolution,
+    raise_alert,
+    resolve_automatically,
+)
 from sst_ai_inference.directory import Directory, ResidentInfo
 from sst_ai_inference.rules import AlertDraft, draft_alert
 from sst_core.device_messages import DeviceEvent, DeviceEventKind, OfflineCause
@@ -231,5 +239,8 @@ class DeviceAlerts:
                 conn, alert_id=alert_id, reason=reason, details=details
             )
         if row is not None:
-            await announce(self.redis, alert_message(row, resident.facility_id))
+            # Lost if this process dies here: the resident's next windowed evaluation sees
+            # the resolution's marker missing and announces it (detector.py).
+            message = alert_message(row, resident.facility_id)
+            await announce_resolution(self.redis, message, row["resolved_at"])
             log.info("alert %s %s auto-resolved: %s", row["id"], kind.value, english(reason))

@@ -11,6 +11,7 @@ import pytest
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 from redis.exceptions import ConnectionError as RedisConnectionError
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from sst_ai_inference import detector as detector_module
@@ -128,3 +129,47 @@ async def test_checks_a_dead_process_never_announced_are_announced_once_after_a_
     announced = await _announced(redis, start, home.resident_id)
     assert sorted(m.rule.value for m in announced) == sorted(r.value for r in RuleName)
     assert {(m.check.verdict, m.check.decided_at) for m in announced} == {("unknown", NOON)}
+
+
+async def _as_carers_see(engine: AsyncEngine, resident_id: int) -> tuple[Any, list[Any]]:
+    """`checked_at` (the schedule's evaluated_until) and each rule's stored state and check."""
+    async with engine.connect() as conn:
+        checked_at = await conn.scalar(
+            text("SELECT evaluated_until FROM detection_schedule WHERE resident_id = :r"),
+            {"r": resident_id},
+        )
+        states = await conn.execute(
+            text(
+                "SELECT kind, active, alert_id, details, updated_at FROM detection_state "
+                "WHERE resident_id = :r ORDER BY kind"
+            ),
+            {"r": resident_id},
+        )
+        return checked_at, [tuple(row) for row in states]
+
+
+async def test_a_failed_evaluation_leaves_checked_at_and_the_checks_as_they_were(
+    engine: AsyncEngine, redis: Redis, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    home = await make_home(sessionmaker)  # no readings: every rule says unknown
+    await detector(engine, redis).tick(NOON, residents=[home.resident_id])
+    checked_at, states = await _as_carers_see(engine, home.resident_id)
+    assert checked_at == NOON and len(states) == len(WINDOWED_RULES)
+    start = await _stream_end(redis)
+
+    def explodes(view: Any, t: Any, params: Any, wake: Any) -> Any:
+        raise ZeroDivisionError("a bug that this resident's data reaches")
+
+    last = WINDOWED_RULES[-1]  # after the other rules judged her: their steps roll back
+    rules = (*WINDOWED_RULES[:-1], WindowedRule(**{**last.__dict__, "judge": explodes}))
+    failing = detector(engine, redis, rules=rules)
+    for minutes in (5, 10):
+        await failing.tick(NOON + timedelta(minutes=minutes), residents=[home.resident_id])
+    assert failing.failures == 2 and failing.evaluations == 2
+    assert await _as_carers_see(engine, home.resident_id) == (NOON, states)
+    assert await _announced(redis, start, home.resident_id) == []
+
+    # Judged again: the checks are as good as at noon, and checked_at moves on.
+    await detector(engine, redis).tick(NOON + timedelta(minutes=15), residents=[home.resident_id])
+    checked_at, _ = await _as_carers_see(engine, home.resident_id)
+    assert checked_at == NOON + timedelta(minutes=15)

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from sst_ai_inference import alerts as alerts_module
 from sst_ai_inference import detector as detector_module
+from sst_ai_inference.device_alerts import DeviceAlerts
+from sst_ai_inference.directory import Directory
 from sst_core.db.session import make_engine
+from sst_core.device_messages import DeviceEvent, DeviceEventKind, OfflineCause
+from sst_core.messages import AlertMessage
 from tests.ai_inference.conftest import announcements, timeline
 from tests.ai_inference.scenario import (
     BERLIN,
@@ -123,6 +129,143 @@ async def test_an_alert_stored_but_never_announced_is_announced_once_after_a_cra
     [again] = await open_alerts(engine, home.resident_id)
     assert again["id"] == alert["id"] and again["count"] == 1
     assert [m.state for m in await announcements(redis, alert["id"])] == ["open"]
+
+
+class Killed(BaseException):
+    """The process stopped (SIGKILL, a power cut): nothing after this line ran."""
+
+
+def _dies_at_a_resolution(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
+    """Kill the process the first time it is about to put a resolved alert on the stream,
+    after the commit: the row says resolved, the stream never hears it."""
+    real = alerts_module.announce_marked
+    killed = {"n": 0}
+
+    async def dies(redis: Redis, stream: str, entries: Any) -> None:
+        resolving = any(
+            AlertMessage.model_validate_json(e.fields["alert"]).state == "resolved" for e in entries
+        )
+        if resolving and killed["n"] == 0:
+            killed["n"] += 1
+            raise Killed
+        await real(redis, stream, entries)
+
+    monkeypatch.setattr(alerts_module, "announce_marked", dies)
+    return killed
+
+
+async def test_a_resolution_stored_but_never_announced_is_announced_once_after_a_crash(
+    engine: AsyncEngine, redis: Redis, sessionmaker: Sessions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    [home] = await homes(sessionmaker, engine, 1)
+    await day_with_bathroom_stay(home, (local(DAY, 10), local(DAY, 11, 30))).write(engine)
+    residents = [home.resident_id]
+    await run_clock([detector(engine, redis)], residents, local(DAY, 10, 30), local(DAY, 11))
+    [alert] = await open_alerts(engine, home.resident_id)
+    assert [m.state for m in await announcements(redis, alert["id"])] == ["open"]
+
+    killed = _dies_at_a_resolution(monkeypatch)
+    with pytest.raises(Killed):  # the stay ends at 11:31: resolved, then the process dies
+        await run_clock([detector(engine, redis)], residents, local(DAY, 11, 5), local(DAY, 12))
+    assert killed["n"] == 1
+    [resolved] = await open_alerts(engine, home.resident_id)
+    assert resolved["state"] == "resolved"  # committed before the crash
+    assert [m.state for m in await announcements(redis, alert["id"])] == ["open"]
+
+    # A restarted process: its first evaluation announces the resolution, later ones nothing.
+    restarted = detector(engine, redis)
+    restarted.resolution_grace = timedelta(0)  # the test does not wait out the 10 s
+    await run_clock([restarted], residents, local(DAY, 11, 45), local(DAY, 12, 15))
+    said = await announcements(redis, alert["id"])
+    assert [m.state for m in said] == ["open", "resolved"]
+    assert (said[1].count, said[1].last_seen_at) == (resolved["count"], resolved["last_seen_at"])
+    assert await timeline(engine, alert["id"]) == ["raised", "auto-resolved"]
+
+
+async def _device_alert(
+    engine: AsyncEngine, redis: Redis, home: HomeFixture, kind: DeviceEventKind, at: datetime
+) -> None:
+    """A hub event as the gateway sends it once it committed the hub's new state."""
+    await hub_online(engine, home, online=kind == DeviceEventKind.HUB_ONLINE)
+    devices = DeviceAlerts(engine=engine, redis=redis, directory=Directory(engine, refresh_s=600))
+    await devices.process(
+        DeviceEvent(
+            kind=kind,
+            hub_id=home.hub_id,
+            hub_serial=home.hub_serial,
+            at=at,
+            last_seen_at=at - timedelta(minutes=2),
+            cause=OfflineCause.HEARTBEAT_TIMEOUT if kind == DeviceEventKind.HUB_OFFLINE else None,
+        )
+    )
+
+
+async def test_a_device_alert_resolved_by_a_process_that_died_is_announced_by_the_rules(
+    engine: AsyncEngine, redis: Redis, sessionmaker: Sessions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The hub is back, hub_offline resolves itself, the process dies before announcing it;
+    a replay of the event cannot tell (nothing is open any more); the resident's next
+    windowed evaluation does. Reopened by a person and resolved again: the new resolution is
+    repaired too. Resolved by a person: the backend announced it, inference stays quiet."""
+    [home] = await homes(sessionmaker, engine, 1)
+    at = datetime.now(UTC) - timedelta(minutes=30)
+    await _device_alert(engine, redis, home, DeviceEventKind.HUB_OFFLINE, at)
+    [alert] = await open_alerts(engine, home.resident_id)
+    assert alert["kind"] == "hub_offline"
+
+    killed = _dies_at_a_resolution(monkeypatch)
+    back = at + timedelta(minutes=10)
+    with pytest.raises(Killed):
+        await _device_alert(engine, redis, home, DeviceEventKind.HUB_ONLINE, back)
+    assert killed["n"] == 1
+    await _device_alert(engine, redis, home, DeviceEventKind.HUB_ONLINE, back)  # the replay
+    assert [m.state for m in await announcements(redis, alert["id"])] == ["open"]
+
+    judge = detector(engine, redis)
+    judge.resolution_grace = timedelta(0)  # the test does not wait out the 10 s
+    for minutes in (0, 5, 10):
+        await judge.tick(back + timedelta(minutes=minutes), residents=[home.resident_id])
+    assert [m.state for m in await announcements(redis, alert["id"])] == ["open", "resolved"]
+
+    # Reopened by a person (the backend announces that), then resolved again by the hub's
+    # return and lost again: the marker names the first resolution, not this one.
+    async with engine.begin() as conn:
+        await conn.execute(
+            text(
+                "UPDATE alerts SET state = 'open', resolved_at = NULL, resolution_note = NULL "
+                "WHERE id = :a"
+            ),
+            {"a": alert["id"]},
+        )
+    killed["n"] = 0
+    with pytest.raises(Killed):
+        await _device_alert(engine, redis, home, DeviceEventKind.HUB_ONLINE, back)
+    for minutes in (15, 20):
+        await judge.tick(back + timedelta(minutes=minutes), residents=[home.resident_id])
+    said = [m.state for m in await announcements(redis, alert["id"])]
+    assert said == ["open", "resolved", "resolved"]
+    assert await timeline(engine, alert["id"]) == ["raised", "auto-resolved", "auto-resolved"]
+
+    # Reopened and resolved by a person: not inference's to announce, at any evaluation.
+    async with engine.begin() as conn:
+        await conn.execute(
+            text(
+                "UPDATE alerts SET state = 'resolved', resolved_at = now(), "
+                "resolved_by = (SELECT id FROM users WHERE email = :e), "
+                "resolution_note = 'checked the hub' WHERE id = :a"
+            ),
+            {"a": alert["id"], "e": home.staff_email},
+        )
+        await conn.execute(
+            text(
+                "INSERT INTO alert_events (alert_id, at, action, details) "
+                "VALUES (:a, now(), 'resolved', '{}')"
+            ),
+            {"a": alert["id"]},
+        )
+    for minutes in (25, 30):
+        await judge.tick(back + timedelta(minutes=minutes), residents=[home.resident_id])
+    assert [m.state for m in await announcements(redis, alert["id"])] == said
 
 
 async def test_the_service_runs_the_windowed_rules_on_its_clock(

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from sst_ai_inference.detection_store import StoredRule, save_states
 from sst_ai_inference.hysteresis import RuleState
+from sst_ai_inference.windowed import WINDOWED_RULES, WindowedRule
 from sst_backend.realtime.events import RULE_CHECK_EVENT
 from sst_core.const import RULE_CHECKS_STREAM
 from sst_core.db.models import Alert
@@ -77,6 +78,31 @@ async def test_carers_see_which_checks_cannot_tell_and_why_others_get_404(
         assert hidden.status_code == 404
         assert hidden.json()["error"]["code"] == "not_found"
     assert (await http.get(url)).status_code == 401
+
+
+async def test_an_evaluation_that_failed_claims_no_check(
+    http: httpx.AsyncClient,
+    engine: AsyncEngine,
+    redis: Redis,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    """The rules failed for the resident (a bug her data reaches): the page still says when
+    they last judged her, and what they said then."""
+    home = await make_home(sessionmaker)
+    await detector(engine, redis).tick(NOON, residents=[home.resident_id])
+    url = f"{API}/residents/{home.resident_id}/rule-checks"
+    token = await login(http, home.staff_email, home.password)
+    before = (await http.get(url, headers=_auth(token))).json()
+    assert datetime.fromisoformat(before["checked_at"]) == NOON
+
+    def explodes(view: Any, t: Any, params: Any, wake: Any) -> Any:
+        raise ZeroDivisionError("a bug that this resident's data reaches")
+
+    rules = (WindowedRule(**{**WINDOWED_RULES[0].__dict__, "judge": explodes}), *WINDOWED_RULES[1:])
+    failing = detector(engine, redis, rules=rules)
+    await failing.tick(NOON + timedelta(minutes=5), residents=[home.resident_id])
+    assert failing.failures == 1
+    assert (await http.get(url, headers=_auth(token))).json() == before
 
 
 async def test_an_alert_check_points_to_its_alert(
