@@ -7,6 +7,7 @@ Set SST_TEST_DB / SST_TEST_REDIS_DB to run two suites side by side on one machin
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import secrets
 import socket
@@ -214,6 +215,15 @@ def _fresh_login_limits(test_env: dict[str, str]) -> None:
             client.delete(*keys)
     finally:
         client.close()
+
+
+@pytest.fixture(autouse=True)
+def _heap_left_unfrozen() -> Iterator[None]:
+    """No test leaves this process's heap frozen (`gc.freeze()`, as the backend's heap keeper
+    does): frozen garbage is out of pytest's reach after each test, so a socket a test left
+    open would be reported only at the end of the session, blamed on no test."""
+    yield
+    assert gc.get_freeze_count() == 0, "the heap was left frozen (a heap keeper in-process?)"
 
 
 @pytest.fixture
