@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 shots=test-artifacts/screenshots
 mkdir -p docs/img
-for name in overview alert-live alert-resolve resident resident-checks resident-trends resident-phone guardian guardian-ko guardian-refused overview-ko-large connection-lost admin-credentials session-ended emergency-video-live emergency-robot; do
+for name in overview alert-live alert-resolve resident resident-checks resident-trends resident-phone guardian guardian-checks guardian-ko guardian-refused overview-ko-large connection-lost admin-credentials session-ended emergency-video-live emergency-robot; do
   if [ ! -f "$shots/$name.png" ]; then
     echo "docs-img: $shots/$name.png is missing; run the browser tests first:" >&2
     echo "  uv run pytest tests/e2e/test_dashboard_browser.py tests/e2e/test_dashboard_emergency.py" >&2

@@ -301,7 +301,11 @@ export class DashboardController {
         } else this.store.dispatch({ type: "connection", status });
       },
       // Only when the catch-up was missing or incomplete: a complete one replayed what was missed.
-      onResync: () => void this.reload(),
+      // Parts of the page that read their own data (today's checks) read it again too.
+      onResync: () => {
+        this.emitLive("resync", null);
+        void this.reload();
+      },
       onNotification: (payload) => {
         if (typeof payload.alert_id === "number") void this.loadDetail(payload.alert_id);
         this.emitLive("notification", payload);

@@ -314,6 +314,31 @@ describe("a rule_check event", () => {
     expect(statusOf("inactivity")).toBe("fine");
   });
 
+  it("is read again with the page after a reconnection that could not replay what was missed", async () => {
+    const live = await livePage();
+    await section();
+    expect(statusOf("no_wake_up")).toBe("unknown");
+    // While the page was away the rule decided again; the server's replay was incomplete.
+    checks = {
+      ...CHECKS,
+      checks: CHECKS.checks.map((c) =>
+        c.rule === "no_wake_up"
+          ? {
+              ...c,
+              verdict: "fine" as const,
+              reason: null,
+              reason_text: null,
+              decided_at: "2026-03-02T00:50:00Z",
+            }
+          : c,
+      ),
+    };
+    checksAsked = false;
+    live.onResync!();
+    await waitFor(() => checksAsked, "the checks to be read again");
+    await waitFor(() => statusOf("no_wake_up") === "fine", "the check read again");
+  });
+
   it("keeps live alerts that arrive while the page is read, in the order they came", async () => {
     let answer!: () => void;
     checksAnswered = new Promise<void>((resolve) => (answer = resolve));

@@ -71,8 +71,15 @@ async def test_carers_see_which_checks_cannot_tell_and_why_others_get_404(
     assert empty.json()["checked_at"] is None
     assert {check["verdict"] for check in empty.json()["checks"]} == {None}
 
-    # Another home's carers learn nothing, not even that the resident exists.
-    for email in (other.staff_email, other.guardian_email, other.admin_email):
+    # Another home's carers learn nothing, not even that the resident exists; nor does the
+    # guardian of another resident of the same facility.
+    neighbour = await make_home(sessionmaker, facility_id=home.facility_id)
+    for email in (
+        other.staff_email,
+        other.guardian_email,
+        other.admin_email,
+        neighbour.guardian_email,
+    ):
         token = await login(http, email, other.password)
         hidden = await http.get(url, headers=_auth(token))
         assert hidden.status_code == 404
@@ -183,6 +190,7 @@ async def test_a_check_the_detector_changes_reaches_those_who_may_read_it_live(
 ) -> None:
     home = await make_home(sessionmaker)  # its hub never heard from, no readings
     other = await make_home(sessionmaker)  # another facility
+    neighbour = await make_home(sessionmaker, facility_id=home.facility_id)
     readers = [
         await _live(clients, backend_url, http, email, home.password)
         for email in (home.staff_email, home.guardian_email, home.admin_email)
@@ -191,6 +199,10 @@ async def test_a_check_the_detector_changes_reaches_those_who_may_read_it_live(
         await _live(clients, backend_url, http, email, other.password)
         for email in (other.staff_email, other.guardian_email, other.admin_email)
     ]
+    # The guardian of another resident of the same facility is no reader either.
+    outsiders.append(
+        await _live(clients, backend_url, http, neighbour.guardian_email, neighbour.password)
+    )
 
     judge = detector(engine, redis)
     await judge.tick(NOON, residents=[home.resident_id])
@@ -225,7 +237,7 @@ async def test_a_check_the_detector_changes_reaches_those_who_may_read_it_live(
     await judge.tick(NOON + timedelta(minutes=1), residents=[home.resident_id])
     await asyncio.sleep(0.5)
     assert len(_checks_of(staff, home.resident_id)) == len(RuleName)
-    # Another facility's people learn nothing of this resident.
+    # Another facility's people, and the neighbour's guardian, learn nothing of this resident.
     for outsider in outsiders:
         assert outsider.of(RULE_CHECK_EVENT) == []
 
@@ -254,3 +266,17 @@ async def test_a_check_the_detector_changes_reaches_those_who_may_read_it_live(
     assert all(c["replayed"] is True for c in replayed)
     assert len(replayed) == len(RuleName)
     assert next(c for c in replayed if c["rule"] == "inactivity")["verdict"] == "fine"
+    # The neighbour's guardian catching up from the same point is replayed none of them, and
+    # learnt nothing live either.
+    stranger = await _live(
+        clients,
+        backend_url,
+        http,
+        neighbour.guardian_email,
+        neighbour.password,
+        last_event_id=before,
+    )
+    await stranger.first("caught_up")
+    assert stranger.of(RULE_CHECK_EVENT) == []
+    for outsider in outsiders:
+        assert outsider.of(RULE_CHECK_EVENT) == []

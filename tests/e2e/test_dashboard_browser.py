@@ -257,14 +257,8 @@ async def test_resident_page_draws_charts_from_the_analytics_api(
     await close_page(page)
 
 
-async def test_todays_checks_show_what_inference_decided_and_change_live(
-    platform: dict[str, Service],
-    browser: Browser,
-    facility: tuple[HomeFixture, HomeFixture],
-    engine: AsyncEngine,
-    redis: Redis,
-) -> None:
-    home, _ = facility
+async def _judged(platform: dict[str, Service], engine: AsyncEngine, home: HomeFixture) -> None:
+    """Wait until the inference process has judged the resident's windowed rules (its own clock)."""
 
     async def judged() -> bool:
         platform["inference"].assert_running()
@@ -275,8 +269,33 @@ async def test_todays_checks_show_what_inference_decided_and_change_live(
             )
         return until is not None
 
-    # The inference process judges the resident's windowed rules on its own clock.
     await eventually(judged, 90, "inference to judge the resident's windowed rules")
+
+
+def _hub_away(home: HomeFixture, rule: RuleName, decided: datetime) -> RuleCheckMessage:
+    """A check that cannot tell because the hub is not known online, as inference announces it."""
+    return RuleCheckMessage(
+        resident_id=home.resident_id,
+        facility_id=home.facility_id,
+        rule=rule,
+        check=RuleCheck(
+            verdict="unknown",
+            reason=Text(key="unknown.hub_offline", params={}),
+            decided_at=decided,
+        ),
+        checked_at=decided,
+    )
+
+
+async def test_todays_checks_show_what_inference_decided_and_change_live(
+    platform: dict[str, Service],
+    browser: Browser,
+    facility: tuple[HomeFixture, HomeFixture],
+    engine: AsyncEngine,
+    redis: Redis,
+) -> None:
+    home, _ = facility
+    await _judged(platform, engine, home)
     page = await signed_in(browser, platform, home.staff_email, home.password)
     await page.goto(f"/#/residents/{home.resident_id}")
     checks = page.get_by_test_id("rule-checks")
@@ -293,17 +312,7 @@ async def test_todays_checks_show_what_inference_decided_and_change_live(
     # A check changes while the page is open (as inference announces it after its commit):
     # the line changes in place, with the reason in words and since when, in the home's time.
     decided = datetime.now(UTC).replace(microsecond=0)
-    message = RuleCheckMessage(
-        resident_id=home.resident_id,
-        facility_id=home.facility_id,
-        rule=RuleName.NO_WAKE_UP,
-        check=RuleCheck(
-            verdict="unknown",
-            reason=Text(key="unknown.hub_offline", params={}),
-            decided_at=decided,
-        ),
-        checked_at=decided,
-    )
+    message = _hub_away(home, RuleName.NO_WAKE_UP, decided)
     await redis.xadd(RULE_CHECKS_STREAM, message.to_stream())
     line = checks.locator('li.rule-check[data-rule="no_wake_up"]')
     await expect(line).to_have_attribute("data-status", "unknown")
@@ -359,15 +368,72 @@ async def test_staff_download_a_recording_from_the_resident_page(
 
 
 async def test_guardian_sees_only_their_resident_on_a_phone(
-    platform: dict[str, Service], browser: Browser, facility: tuple[HomeFixture, HomeFixture]
+    platform: dict[str, Service],
+    browser: Browser,
+    facility: tuple[HomeFixture, HomeFixture],
+    engine: AsyncEngine,
+    redis: Redis,
 ) -> None:
     home, neighbour = facility
-    page = await signed_in(
-        browser, platform, home.guardian_email, home.password, PHONE, connected=False
-    )
+    await _judged(platform, engine, home)
+    page = await signed_in(browser, platform, home.guardian_email, home.password, PHONE)
     own = f"Resident {home.hub_serial[4:]}"
     other = f"Resident {neighbour.hub_serial[4:]}"
     await expect(page.get_by_test_id("today-summary")).not_to_be_empty()
+
+    # Today's checks in a family's words: the day in one sentence, then each check.
+    checks = page.get_by_test_id("rule-checks")
+    await expect(checks).to_have_count(1)  # their resident's only
+    await expect(checks).to_have_attribute("data-resident", str(home.resident_id))
+    await expect(checks.get_by_role("heading", name="Today's checks")).to_be_visible()
+    outlook = checks.get_by_test_id("checks-outlook")
+    await expect(outlook).to_have_text(
+        re.compile(r"^(All is well|Something needs attention|SST cannot fully see)")
+    )
+    lines = checks.locator("li.rule-check")
+    await expect(lines).to_have_count(len(RuleName))
+    for n in range(len(RuleName)):
+        await expect(lines.nth(n).locator(".rule-check__verdict")).to_have_text(
+            re.compile(r"^(All well|Staff alerted|Can't tell right now|Not checked yet)$")
+        )
+    assert await page.evaluate("window.sstNoReload = true") is True
+    # The hub drops away: the phone says so at once, without a reload, in the home's time;
+    # the neighbour's checks change too, and nothing of them reaches this page. Inference
+    # goes on judging this live home meanwhile: the check is dated a few minutes ahead of it,
+    # so that its own next check of the rule (an older one) cannot replace it while we look.
+    decided = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=5)
+    await redis.xadd(
+        RULE_CHECKS_STREAM, _hub_away(neighbour, RuleName.INACTIVITY, decided).to_stream()
+    )
+    await redis.xadd(RULE_CHECKS_STREAM, _hub_away(home, RuleName.NO_WAKE_UP, decided).to_stream())
+    line = checks.locator('li.rule-check[data-rule="no_wake_up"]')
+    await expect(line).to_have_attribute("data-status", "unknown")
+    await expect(line).to_contain_text("Up in the morning: Can't tell right now")
+    await expect(line).to_contain_text("SST cannot reach the home's hub")
+    local = decided.astimezone(ZoneInfo(home.timezone)).strftime("%H:%M")
+    await expect(line).to_contain_text(f"since {local}")
+    # "All is well" is never what a home SST cannot see reads.
+    await expect(outlook).to_have_attribute("data-outlook", re.compile(r"^(unknown|alert)$"))
+    await expect(outlook).not_to_contain_text("All is well")
+    await expect(page.get_by_test_id("rule-checks")).to_have_count(1)
+    assert await page.evaluate("window.sstNoReload") is True
+    assert await page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    await checks.scroll_into_view_if_needed()
+    await shoot(page, "guardian-checks")
+    await assert_accessible(page, "guardian view with checks")
+    # The neighbour's checks, asked for by address: refused by the server.
+    refused = await page.evaluate(
+        """async (id) => {
+            const session = JSON.parse(sessionStorage.getItem("sst.session"));
+            const r = await fetch(`/api/v1/residents/${id}/rule-checks`,
+                {headers: {Authorization: `Bearer ${session.token}`}});
+            return [r.status, await r.text()];
+        }""",
+        neighbour.resident_id,
+    )
+    assert refused[0] == 404, refused
+    assert other not in refused[1]
+    await page.evaluate("window.scrollTo(0, 0)")
     # The box opens as the daily e-mail does.
     await expect(page.get_by_test_id("today-summary")).to_contain_text(f"How {own}'s day went, ")
     await expect(page.locator("main")).to_contain_text(own)
@@ -404,6 +470,15 @@ async def test_guardian_sees_only_their_resident_on_a_phone(
     await expect(page.get_by_test_id("today-summary")).to_contain_text("수면:")
     await expect(page.get_by_test_id("today-summary")).to_contain_text("활동: 하루 중")
     await expect(page.get_by_test_id("today-summary")).to_contain_text(f"{own} 님의 하루, ")
+    # Today's checks too (read again from the server when the view came back: what
+    # inference stored, not the check the test put on the stream alone).
+    await expect(checks.get_by_role("heading", name="오늘의 확인")).to_be_visible()
+    await expect(checks.locator('li.rule-check[data-rule="no_wake_up"]')).to_contain_text(
+        re.compile(r"^. 아침 기상: (괜찮음|직원에게 알림|지금은 알 수 없음|아직 확인 전)")
+    )
+    await expect(outlook).to_have_text(
+        re.compile(r"^(모두 괜찮습니다|지금까지 모두|확인이 필요한|지금 SST가)")
+    )
     # The page's language is also the one the server now writes this guardian's messages in.
     me = """async () => {
         const session = JSON.parse(sessionStorage.getItem("sst.session"));

@@ -1,5 +1,6 @@
-// The family view on a phone: today in plain words, open alerts and what staff are doing, recent
-// days, and how to be reached. Only the guardian's own resident(s), as the server allows.
+// The family view on a phone: today in plain words, today's checks (all well, or SST cannot see the
+// home, or staff were alerted), open alerts and what staff are doing, recent days, and how to be
+// reached. Only the guardian's own resident(s), as the server allows.
 import { useEffect, useState } from "preact/hooks";
 import { messageOf, type DashboardController } from "../controller";
 import { t } from "../i18n";
@@ -27,6 +28,8 @@ import type {
 import { ConnectionBanner, ConnectionIndicator } from "./Connection";
 import { FormMessage, Refused, useSubmit } from "./forms";
 import { useNow } from "./hooks";
+import { useRuleChecks } from "./liveChecks";
+import { RuleChecks } from "./RuleChecks";
 import { PrefControls } from "./Topbar";
 
 interface Props {
@@ -63,6 +66,7 @@ function ResidentSummary({
   const [today, setToday] = useState<DaySummaryText | null | undefined>(undefined);
   const [history, setHistory] = useState<DailySummaries | null | undefined>(undefined);
   const [error, setError] = useState<string | null>(null);
+  const checks = useRuleChecks(controller, resident.id);
 
   useEffect(() => {
     let current = true;
@@ -107,6 +111,14 @@ function ResidentSummary({
           </>
         )}
       </section>
+      <RuleChecks
+        checks={checks}
+        zone={resident.timezone}
+        now={now}
+        words="family"
+        name={resident.full_name}
+        titleId={`checks-${resident.id}`}
+      />
       <section class="panel" aria-labelledby={`open-${resident.id}`}>
         <h2 id={`open-${resident.id}`}>{t("guardian.openAlerts")}</h2>
         {own.length === 0 ? (

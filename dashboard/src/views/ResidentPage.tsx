@@ -9,7 +9,7 @@ import { en } from "../i18n/en";
 import { alertTitle, roomLabel } from "../i18n/server";
 import { activeRooms, liveActiveRooms } from "../state/activity";
 import { applyRobotStatus, robotStatusText } from "../state/robots";
-import { applyRuleCheck } from "../state/ruleChecks";
+import { applyRuleCheck, LiveChecks } from "../state/ruleChecks";
 import { TREND_METRICS } from "../state/charts";
 import { formatLocalTime, localDate, localHour, severityLabel, shiftDate, stateLabel } from "../state/format";
 import type { DashboardState } from "../state/store";
@@ -120,14 +120,12 @@ export function ResidentPage({ controller, state, residentId, now }: Props) {
   const [reloads, setReloads] = useState(0);
   const [sensorRooms, setSensorRooms] = useState<Set<number>>(new Set());
   // Checks that arrived live, the newest of each rule: laid over an answer read before them too.
-  const liveChecks = useRef(new Map<string, RuleCheckPayload>());
+  const liveChecks = useRef(new LiveChecks());
   // Alerts of this resident that arrived live while the page was being read (null: not reading).
   const alertsWhileLoading = useRef<Alert[] | null>(null);
 
   useEffect(() => {
     let current = true;
-    const withLive = (checks: RuleChecksData | null) =>
-      checks && [...liveChecks.current.values()].reduce(applyRuleCheck, checks);
     setError(null);
     alertsWhileLoading.current = [];
     load(controller, residentId)
@@ -136,7 +134,7 @@ export function ResidentPage({ controller, state, residentId, now }: Props) {
         // In the order they came: the last one is at least as new as the answer.
         const alerts = (alertsWhileLoading.current ?? []).reduce(withLiveAlert, loaded.alerts);
         alertsWhileLoading.current = null;
-        setData({ ...loaded, alerts, checks: withLive(loaded.checks) });
+        setData({ ...loaded, alerts, checks: liveChecks.current.over(loaded.checks) });
       })
       .catch((e) => {
         if (!current) return;
@@ -170,14 +168,14 @@ export function ResidentPage({ controller, state, residentId, now }: Props) {
       } else if (kind === "rule_check") {
         const check = payload as RuleCheckPayload;
         if (check.resident_id !== residentId) return;
-        const key = `${check.resident_id}:${check.rule}`;
-        const held = liveChecks.current.get(key);
-        if (!held || Date.parse(held.decided_at) <= Date.parse(check.decided_at))
-          liveChecks.current.set(key, check);
+        liveChecks.current.note(check);
         setData((d) => (d?.checks ? { ...d, checks: applyRuleCheck(d.checks, check) } : d));
       } else if (kind === "robot_status") {
         const status = payload as RobotStatusPayload;
         setData((d) => (d ? { ...d, robots: applyRobotStatus(d.robots, status) } : d));
+      } else if (kind === "resync") {
+        // The reconnection could not replay what was missed: read the page again.
+        setReloads((n) => n + 1);
       }
     };
     controller.liveListeners.add(listener);
