@@ -40,3 +40,9 @@ def _record(phase: str, info: dict[str, Any]) -> None:
 
 
 gc.callbacks.append(_record)
+
+# The memory probe (mem_probe.py, this folder) in the program SST_MEM_PROBE_FOR names.
+if os.environ.get("SST_MEM_PROBE_FOR") == _NAME:
+    import mem_probe
+
+    mem_probe.start()

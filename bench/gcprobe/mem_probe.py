@@ -1,17 +1,18 @@
 """A memory probe for the benchmarks' processes (not imported by SST itself).
 
-With this folder on PYTHONPATH and SST_MEM_PROBE_FOR naming a program (e.g.
-`sst-backend`), that program traces its Python allocations (tracemalloc, a few frames) and
+Loaded by this folder's sitecustomize.py when SST_MEM_PROBE_FOR names a program (e.g.
+`sst-backend`): that program traces its Python allocations (tracemalloc, a few frames) and
 every SST_MEM_PROBE_EVERY_S seconds (default 20) appends to
 $SST_MEM_PROBE_DIR/mem-<program>-<pid>.txt (default /tmp): the wall-clock time, its
 resident memory, what tracemalloc holds, and the allocation sites that grew most since the
 previous look. A step in resident memory with no step in the traced total is outside
 Python's allocator (C libraries, the allocator's own arenas):
 
-    SST_MEM_PROBE_FOR=sst-backend PYTHONPATH=$PWD/bench/memprobe make bench-soak
+    SST_MEM_PROBE_FOR=sst-backend PYTHONPATH=$PWD/bench/gcprobe make bench-soak
 
 (an absolute path: the services run in a working folder of their own). Tracing slows the
-program down; read its latencies as those of a traced run.
+program down; read its latencies as those of a traced run. The collector's probe
+(sitecustomize.py) records beside it.
 """
 
 from __future__ import annotations
@@ -62,6 +63,7 @@ def _watch() -> None:
         before = now
 
 
-if os.environ.get("SST_MEM_PROBE_FOR") == _NAME:
+def start() -> None:
+    """Trace this process's allocations and look at them on a thread of its own."""
     tracemalloc.start(int(os.environ.get("SST_MEM_PROBE_FRAMES", "4")))
     threading.Thread(target=_watch, name="mem-probe", daemon=True).start()
