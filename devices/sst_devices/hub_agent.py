@@ -161,7 +161,11 @@ class HubAgent:
         return self._connected.is_set()
 
     def connect(self, timeout: float = 10.0) -> None:
-        """Open the session and start the network thread; raise if the broker refuses."""
+        """Open the session and start the network thread; raise if the broker refuses.
+
+        With presence, it returns once the broker has acknowledged the online status
+        (retained): whoever subscribes afterwards finds the hub online.
+        """
         self._refused = None
         self._client.connect(self.host, self.port, keepalive=self.keepalive)
         self._client.loop_start()
@@ -172,6 +176,13 @@ class HubAgent:
                 self._client.disconnect()
                 reason = self._refused or f"no CONNACK within {timeout}s"
                 raise ConnectionError(f"hub {self.serial}: broker refused: {reason}")
+        if self.presence:
+            try:
+                self.flush(max(0.1, deadline - time.monotonic()))
+            except TimeoutError as exc:
+                self._client.loop_stop()
+                self._client.disconnect()
+                raise ConnectionError(f"hub {self.serial}: online status not acknowledged") from exc
         if self.presence and self.heartbeat_s and self._beat_thread is None:
             self._beat_stop = threading.Event()
             self._beat_thread = threading.Thread(
@@ -206,9 +217,9 @@ class HubAgent:
             self._refused = str(reason)
             log.error("hub %s: broker refused the connection: %s", self.serial, reason)
             return
-        self._connected.set()
         if self.presence:  # also after a reconnect: the will may have said offline meanwhile
-            self.heartbeat()
+            self.heartbeat()  # queued before `connect` wakes, so that it can wait for the ack
+        self._connected.set()
 
     def _on_disconnect(
         self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, properties: Any
