@@ -1,4 +1,6 @@
 // Builders of API objects for the tests.
+import { expect } from "vitest";
+import { parseRuleCheck, type RuleCheckPayload } from "../src/events";
 import type { Alert, LoginResponse, Resident, User } from "../src/types";
 
 let nextId = 1000;
@@ -73,4 +75,22 @@ export class MemoryStorage implements Storage {
 /** A JSON response as the backend sends it. */
 export function json(status: number, body: unknown): Response {
   return new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json" } });
+}
+
+/** A rule_check as the backend sends it (docs/realtime.md), parsed as the socket does. */
+export function ruleCheck(fields: Partial<Record<keyof RuleCheckPayload, unknown>>): RuleCheckPayload {
+  const parsed = parseRuleCheck({
+    event_id: 90,
+    resident_id: 7,
+    rule: "no_wake_up",
+    verdict: "fine",
+    reason: null,
+    reason_text: null,
+    decided_at: "2026-03-02T00:35:00Z",
+    alert_id: null,
+    checked_at: "2026-03-02T00:35:00Z",
+    ...fields,
+  });
+  expect(parsed).not.toBeNull();
+  return parsed!;
 }

@@ -7,7 +7,6 @@ import { render } from "preact";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { ApiClient } from "../src/api";
 import { DashboardController } from "../src/controller";
-import { parseRuleCheck, type RuleCheckPayload } from "../src/events";
 import { setLocale } from "../src/i18n";
 import type { LiveOptions } from "../src/socket";
 import { dayOutlook } from "../src/state/ruleChecks";
@@ -15,7 +14,7 @@ import type { RuleCheck, RuleChecks } from "../src/types";
 import { GuardianView } from "../src/views/GuardianView";
 import { useStoreState } from "../src/views/hooks";
 import { mountRoot, unmountRoot } from "./dom";
-import { json, makeLogin, makeResident, MemoryStorage, USER } from "./fixtures";
+import { json, makeLogin, makeResident, MemoryStorage, ruleCheck, USER } from "./fixtures";
 import { waiting } from "./wait";
 
 const NOW = new Date("2026-03-02T00:31:00Z"); // 09:31 in Seoul
@@ -118,24 +117,6 @@ function outlookOf(residentId: number): string | null {
 
 function line(residentId: number, rule: string): HTMLElement {
   return checksOf(residentId)!.querySelector<HTMLElement>(`[data-rule=${rule}]`)!;
-}
-
-/** A rule_check as the backend sends it, parsed as the socket does. */
-function ruleCheck(fields: Partial<Record<keyof RuleCheckPayload, unknown>>): RuleCheckPayload {
-  const parsed = parseRuleCheck({
-    event_id: 90,
-    resident_id: 7,
-    rule: "no_wake_up",
-    verdict: "fine",
-    reason: null,
-    reason_text: null,
-    decided_at: "2026-03-02T00:35:00Z",
-    alert_id: null,
-    checked_at: "2026-03-02T00:35:00Z",
-    ...fields,
-  });
-  expect(parsed).not.toBeNull();
-  return parsed!;
 }
 
 beforeEach(() => {

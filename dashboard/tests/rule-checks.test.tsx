@@ -6,13 +6,13 @@ import { render } from "preact";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ApiClient } from "../src/api";
 import { DashboardController } from "../src/controller";
-import { parseRuleCheck, type RuleCheckPayload } from "../src/events";
+import { parseRuleCheck } from "../src/events";
 import { setLocale } from "../src/i18n";
 import type { LiveOptions } from "../src/socket";
 import type { ResidentDetail, RuleChecks } from "../src/types";
 import { ResidentPage } from "../src/views/ResidentPage";
 import { mountRoot, unmountRoot } from "./dom";
-import { json, makeAlert, makeLogin, MemoryStorage } from "./fixtures";
+import { json, makeAlert, makeLogin, MemoryStorage, ruleCheck } from "./fixtures";
 import { waiting } from "./wait";
 
 const NOW = new Date("2026-03-02T00:31:00Z"); // 09:31 in Seoul
@@ -134,24 +134,6 @@ async function livePage(): Promise<LiveOptions> {
   expect(await controller.signIn("a@b.c", "pw")).toBeNull();
   await waitFor(() => controller.liveListeners.size > 0, "the page to listen");
   return feed!;
-}
-
-/** A rule_check as the backend sends it (docs/realtime.md), parsed as the socket does. */
-function ruleCheck(fields: Partial<Record<keyof RuleCheckPayload, unknown>>): RuleCheckPayload {
-  const parsed = parseRuleCheck({
-    event_id: 90,
-    resident_id: 7,
-    rule: "no_wake_up",
-    verdict: "fine",
-    reason: null,
-    reason_text: null,
-    decided_at: "2026-03-02T00:35:00Z",
-    alert_id: null,
-    checked_at: "2026-03-02T00:35:00Z",
-    ...fields,
-  });
-  expect(parsed).not.toBeNull();
-  return parsed!;
 }
 
 function statusOf(rule: string): string | null {
